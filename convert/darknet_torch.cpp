@@ -1,0 +1,105 @@
+#include "convert/darknet_torch.h"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "datasets/atomic_file.h"
+
+namespace facekit::darknet {
+namespace {
+
+constexpr const char* kFormatKey = "facekit.format";
+constexpr const char* kFormatValue = "facekit-darknet-checkpoint-1";
+
+std::string read_text(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw std::runtime_error(path + ": cannot open");
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  return buffer.str();
+}
+
+LoadedDarknet build(const std::string& cfg_text, const std::string& cfg_name, Dialect dialect,
+                    int input_w, int input_h) {
+  CfgFile cfg = parse_cfg_text(cfg_text, cfg_name);
+  set_input_size(&cfg, input_w, input_h);
+  LoadedDarknet model;
+  model.cfg_text = cfg_text;
+  model.net = DarknetNet(build_netdef(cfg, dialect));
+  model.net->eval();
+  return model;
+}
+
+}  // namespace
+
+LoadedDarknet load_darknet(const std::string& cfg_path, const std::string& weights_path,
+                           const std::string& dialect_name_or_auto, int input_w, int input_h) {
+  const std::string cfg_text = read_text(cfg_path);
+  WeightsHeader header;
+  DarknetWeights weights;
+  if (!weights_path.empty()) {
+    weights = read_weights(weights_path);
+    header = weights.header;
+  }
+  Dialect dialect = Dialect::kPjreddie;
+  std::string reason = "chosen with --dialect";
+  if (dialect_name_or_auto == "auto") {
+    dialect = detect_dialect(parse_cfg_text(cfg_text, cfg_path), weights_path.empty() ? 0 : header.revision,
+                             &reason);
+  } else {
+    dialect = parse_dialect(dialect_name_or_auto);
+  }
+  LoadedDarknet model = build(cfg_text, cfg_path, dialect, input_w, input_h);
+  model.dialect_reason = reason;
+  model.header = header;
+  if (!weights_path.empty()) {
+    check_weights_fit(weights, model.net->def(), weights_path);
+    model.net->load_weights(weights);
+  }
+  return model;
+}
+
+void save_darknet_checkpoint(const LoadedDarknet& model, const std::string& path) {
+  torch::serialize::OutputArchive archive;
+  model.net->save(archive);
+  const WeightsHeader& h = model.header;
+  archive.write(kFormatKey, c10::IValue(std::string(kFormatValue)));
+  archive.write("facekit.cfg", c10::IValue(model.cfg_text));
+  archive.write("facekit.dialect", c10::IValue(std::string(dialect_name(model.net->def().dialect))));
+  archive.write("facekit.input_size",
+                c10::IValue(std::vector<int64_t>{model.net->def().width, model.net->def().height}));
+  archive.write("facekit.weights_header",
+                c10::IValue(std::vector<int64_t>{h.major, h.minor, h.revision, static_cast<int64_t>(h.seen)}));
+  write_file_atomically(path, [&](std::ostream& out) { archive.save_to(out); });
+}
+
+LoadedDarknet load_darknet_checkpoint(const std::string& path) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(path + ": not a LibTorch archive (" + std::string(e.what_without_backtrace()) + ")");
+  }
+  c10::IValue value;
+  if (!archive.try_read(kFormatKey, value) || value.toStringRef() != kFormatValue) {
+    throw std::runtime_error(path + ": not a facekit Darknet checkpoint (no '" + kFormatKey + "')");
+  }
+  archive.read("facekit.cfg", value);
+  const std::string cfg_text = value.toStringRef();
+  archive.read("facekit.dialect", value);
+  const Dialect dialect = parse_dialect(value.toStringRef());
+  archive.read("facekit.input_size", value);
+  const auto size = value.toIntVector();
+  LoadedDarknet model = build(cfg_text, path + " (cfg)", dialect, static_cast<int>(size.at(0)),
+                              static_cast<int>(size.at(1)));
+  archive.read("facekit.weights_header", value);
+  const auto h = value.toIntVector();
+  model.header = {static_cast<int32_t>(h.at(0)), static_cast<int32_t>(h.at(1)), static_cast<int32_t>(h.at(2)),
+                  static_cast<uint64_t>(h.at(3))};
+  model.net->load(archive);
+  model.dialect_reason = "stored in the checkpoint";
+  return model;
+}
+
+}  // namespace facekit::darknet

@@ -1,0 +1,508 @@
+#include "models/darknet/darknet_net.h"
+
+#include <cstring>
+#include <functional>
+#include <map>
+#include <stdexcept>
+
+namespace facekit::darknet {
+namespace {
+
+namespace F = torch::nn::functional;
+
+// Darknet's BatchNorm epsilons: pjreddie's normalize_cpu divides by sqrt(var) + .000001f,
+// AlexeyAB's by sqrt(var + .00001f) (src/blas.c in each).
+constexpr double kPjreddieBnEps = 1e-6;
+constexpr double kAlexeyABBnEps = 1e-5;
+constexpr double kTrainBnMomentum = 0.01;  // Darknet: rolling = .99 * rolling + .01 * batch
+
+// ---- values in and out of a .weights array ----
+
+size_t read_into(const torch::Tensor& tensor, const float* values) {
+  torch::NoGradGuard no_grad;
+  const auto count = static_cast<size_t>(tensor.numel());
+  auto source = torch::from_blob(const_cast<float*>(values), tensor.sizes(), torch::kFloat32);
+  tensor.copy_(source);
+  return count;
+}
+
+void append_from(const torch::Tensor& tensor, std::vector<float>* values) {
+  const auto cpu = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  const float* data = cpu.data_ptr<float>();
+  values->insert(values->end(), data, data + cpu.numel());
+}
+
+// Darknet's normalize + scale_bias + add_bias, in inference with the rolling statistics.
+class DarknetBatchNorm : public torch::nn::Module {
+ public:
+  DarknetBatchNorm(int channels, Dialect dialect)
+      : eps_(dialect == Dialect::kPjreddie ? kPjreddieBnEps : kAlexeyABBnEps),
+        pjreddie_(dialect == Dialect::kPjreddie) {
+    weight = register_parameter("weight", torch::ones({channels}));  // Darknet's `scales`
+    bias = register_parameter("bias", torch::zeros({channels}));     // Darknet's `biases`
+    running_mean = register_buffer("running_mean", torch::zeros({channels}));
+    running_var = register_buffer("running_var", torch::ones({channels}));
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    if (is_training()) {
+      return torch::batch_norm(x, weight, bias, running_mean, running_var, /*training=*/true,
+                               kTrainBnMomentum, kAlexeyABBnEps, /*cudnn_enabled=*/true);
+    }
+    const auto denominator = pjreddie_ ? running_var.sqrt() + eps_ : (running_var + eps_).sqrt();
+    const auto scale = weight / denominator;
+    const auto shift = bias - running_mean * scale;
+    std::vector<int64_t> shape(x.dim(), 1);
+    shape[1] = -1;
+    return torch::addcmul(shift.view(shape), x, scale.view(shape));
+  }
+
+  // File order: scales, rolling mean, rolling variance (biases belong to the owning layer).
+  size_t load_statistics(const float* values) {
+    size_t n = read_into(weight, values);
+    n += read_into(running_mean, values + n);
+    n += read_into(running_var, values + n);
+    return n;
+  }
+  void save_statistics(std::vector<float>* values) const {
+    append_from(weight, values);
+    append_from(running_mean, values);
+    append_from(running_var, values);
+  }
+
+  torch::Tensor weight, bias, running_mean, running_var;
+
+ private:
+  double eps_;
+  bool pjreddie_;
+};
+
+// ---- one class per layer type ----
+
+class ConvolutionalLayer : public DarknetLayer {
+ public:
+  explicit ConvolutionalLayer(const LayerDef& def, Dialect dialect) : def_(def) {
+    weight = register_parameter(
+        "weight", torch::empty({def.filters, def.in.c / def.groups, def.size, def.size}));
+    torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+    if (def.batch_normalize) {
+      bn = register_module("bn", std::make_shared<DarknetBatchNorm>(def.filters, dialect));
+    } else {
+      bias = register_parameter("bias", torch::zeros({def.filters}));
+    }
+  }
+
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
+    auto y = torch::conv2d(x, weight, bias, {def_.stride_y, def_.stride_x}, {def_.padding, def_.padding},
+                           {def_.dilation, def_.dilation}, def_.groups);
+    if (bn) y = bn->forward(y);
+    return apply_activation(y, def_.activation);
+  }
+
+  // load_convolutional_weights: biases, [scales, mean, variance], weights.
+  size_t load_weights(const float* values, bool) override {
+    size_t n = read_into(bn ? bn->bias : bias, values);
+    if (bn) n += bn->load_statistics(values + n);
+    return n + read_into(weight, values + n);
+  }
+  void save_weights(std::vector<float>* values, bool) const override {
+    append_from(bn ? bn->bias : bias, values);
+    if (bn) bn->save_statistics(values);
+    append_from(weight, values);
+  }
+
+  torch::Tensor weight, bias;
+  std::shared_ptr<DarknetBatchNorm> bn;
+
+ private:
+  LayerDef def_;
+};
+
+class ConnectedLayer : public DarknetLayer {
+ public:
+  ConnectedLayer(const LayerDef& def, Dialect dialect) : def_(def) {
+    const auto inputs = def.in.size();
+    weight = register_parameter("weight", torch::empty({def.filters, inputs}));
+    torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+    if (def.batch_normalize) {
+      bn = register_module("bn", std::make_shared<DarknetBatchNorm>(def.filters, dialect));
+    } else {
+      bias = register_parameter("bias", torch::zeros({def.filters}));
+    }
+  }
+
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
+    auto y = torch::linear(x.flatten(1), weight, bias);
+    if (bn) y = bn->forward(y);
+    return apply_activation(y, def_.activation).view({-1, def_.filters, 1, 1});
+  }
+
+  // load_connected_weights: biases, weights (outputs x inputs, or transposed), [BN statistics].
+  size_t load_weights(const float* values, bool transposed) override {
+    size_t n = read_into(bn ? bn->bias : bias, values);
+    if (transposed) {
+      torch::NoGradGuard no_grad;
+      auto stored = torch::from_blob(const_cast<float*>(values + n), {weight.size(1), weight.size(0)});
+      weight.copy_(stored.t());
+      n += static_cast<size_t>(weight.numel());
+    } else {
+      n += read_into(weight, values + n);
+    }
+    if (bn) n += bn->load_statistics(values + n);
+    return n;
+  }
+  void save_weights(std::vector<float>* values, bool transposed) const override {
+    append_from(bn ? bn->bias : bias, values);
+    append_from(transposed ? weight.t() : weight, values);
+    if (bn) bn->save_statistics(values);
+  }
+
+  torch::Tensor weight, bias;
+  std::shared_ptr<DarknetBatchNorm> bn;
+
+ private:
+  LayerDef def_;
+};
+
+class BatchnormLayer : public DarknetLayer {
+ public:
+  BatchnormLayer(const LayerDef& def, Dialect dialect) {
+    bn = register_module("bn", std::make_shared<DarknetBatchNorm>(def.in.c, dialect));
+  }
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
+    return bn->forward(x);
+  }
+  size_t load_weights(const float* values, bool) override { return bn->load_statistics(values); }
+  void save_weights(std::vector<float>* values, bool) const override { bn->save_statistics(values); }
+
+  std::shared_ptr<DarknetBatchNorm> bn;
+};
+
+// Pads with -inf, `padding` in total and padding/2 before (forward_maxpool_layer's offsets).
+class MaxpoolLayer : public DarknetLayer {
+ public:
+  explicit MaxpoolLayer(const LayerDef& def) : def_(def) {}
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
+    const int64_t before = def_.padding / 2;
+    const int64_t after = def_.padding - before;
+    auto padded = x;
+    if (def_.padding > 0) {
+      padded = torch::constant_pad_nd(x, {before, after, before, after},
+                                      -std::numeric_limits<float>::infinity());
+    }
+    // Windows over w + padding give (w + padding - size) / stride + 1 outputs, Darknet's formula.
+    return torch::max_pool2d(padded, {def_.size, def_.size}, {def_.stride_y, def_.stride_x});
+  }
+
+ private:
+  LayerDef def_;
+};
+
+class AvgpoolLayer : public DarknetLayer {
+ public:
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
+    return x.mean({2, 3}, /*keepdim=*/true);
+  }
+};
+
+class RouteLayer : public DarknetLayer {
+ public:
+  explicit RouteLayer(const LayerDef& def) : def_(def) {}
+  torch::Tensor forward(const torch::Tensor&, const std::vector<torch::Tensor>& outputs) override {
+    std::vector<torch::Tensor> parts;
+    for (const int from : def_.inputs) {
+      const auto& source = outputs[static_cast<size_t>(from)];
+      const int64_t part = source.size(1) / def_.groups;
+      parts.push_back(def_.groups == 1 ? source : source.narrow(1, part * def_.group_id, part));
+    }
+    return parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
+  }
+
+ private:
+  LayerDef def_;
+};
+
+// shortcut_cpu: out = alpha * previous + beta * from on the channels both have, then activation.
+class ShortcutLayer : public DarknetLayer {
+ public:
+  explicit ShortcutLayer(const LayerDef& def) : def_(def) {}
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& outputs) override {
+    const auto& from = outputs[static_cast<size_t>(def_.inputs[0])];
+    const int64_t common = std::min(x.size(1), from.size(1));
+    auto sum = def_.alpha * x.narrow(1, 0, common) + def_.beta * from.narrow(1, 0, common);
+    if (common < x.size(1)) sum = torch::cat({sum, x.narrow(1, common, x.size(1) - common)}, 1);
+    return apply_activation(sum, def_.activation);
+  }
+
+ private:
+  LayerDef def_;
+};
+
+// Nearest-neighbour upsampling times `scale`; a negative stride sums stride x stride blocks
+// (upsample_cpu called backwards in forward_upsample_layer).
+class UpsampleLayer : public DarknetLayer {
+ public:
+  explicit UpsampleLayer(const LayerDef& def) : def_(def) {}
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
+    torch::Tensor y;
+    const int64_t s = def_.stride;
+    if (def_.reverse) {
+      y = x.view({x.size(0), x.size(1), x.size(2) / s, s, x.size(3) / s, s}).sum({3, 5});
+    } else {
+      y = x.unsqueeze(3).unsqueeze(5).expand({x.size(0), x.size(1), x.size(2), s, x.size(3), s});
+      y = y.reshape({x.size(0), x.size(1), x.size(2) * s, x.size(3) * s});
+    }
+    return def_.scale == 1.f ? y : y * def_.scale;
+  }
+
+ private:
+  LayerDef def_;
+};
+
+// Darknet's reorg moves elements in its own order (reorg_cpu in src/blas.c, called with
+// forward=0 by forward_reorg_layer): it reads the input as if it were (c / s^2, h*s, w*s).
+// We compute that index map once and gather with it.
+class ReorgLayer : public DarknetLayer {
+ public:
+  explicit ReorgLayer(const LayerDef& def) : def_(def) {
+    const int w = def.reverse ? def.out.w : def.in.w;
+    const int h = def.reverse ? def.out.h : def.in.h;
+    const int c = def.reverse ? def.out.c : def.in.c;
+    const int s = def.stride;
+    const int out_c = c / (s * s);
+    auto map = torch::empty({static_cast<int64_t>(c) * h * w}, torch::kLong);
+    auto* m = map.data_ptr<int64_t>();
+    for (int k = 0; k < c; ++k) {
+      for (int j = 0; j < h; ++j) {
+        for (int i = 0; i < w; ++i) {
+          const int64_t in_index = i + w * (j + static_cast<int64_t>(h) * k);
+          const int c2 = k % out_c;
+          const int offset = k / out_c;
+          const int w2 = i * s + offset % s;
+          const int h2 = j * s + offset / s;
+          m[in_index] = w2 + static_cast<int64_t>(w) * s * (h2 + static_cast<int64_t>(h) * s * c2);
+        }
+      }
+    }
+    // Forward: out[in_index] = x[out_index]; reverse: out[out_index] = x[in_index].
+    index_ = def.reverse ? torch::argsort(map) : map;
+  }
+
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
+    if (index_.device() != x.device()) index_ = index_.to(x.device());
+    const auto flat = x.reshape({x.size(0), -1});
+    return flat.index_select(1, index_).view({x.size(0), def_.out.c, def_.out.h, def_.out.w});
+  }
+
+ private:
+  LayerDef def_;
+  torch::Tensor index_;
+};
+
+// forward_yolo_layer: per anchor, logistic on x, y, objectness and classes; AlexeyAB's
+// scale_x_y stretches x, y around 0.5; with new_coords the previous layer already applied
+// the logistic, so nothing is activated here.
+class YoloLayer : public DarknetLayer {
+ public:
+  explicit YoloLayer(const LayerDef& def) : def_(def) {}
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
+    const int64_t anchors = static_cast<int64_t>(def_.mask.size());
+    const auto p = x.view({x.size(0), anchors, 5 + def_.classes, x.size(2), x.size(3)});
+    auto xy = p.narrow(2, 0, 2);
+    auto wh = p.narrow(2, 2, 2);
+    auto rest = p.narrow(2, 4, 1 + def_.classes);
+    if (!def_.new_coords) {
+      xy = torch::sigmoid(xy);
+      rest = torch::sigmoid(rest);
+    }
+    if (def_.scale_x_y != 1.f) xy = xy * def_.scale_x_y - 0.5 * (def_.scale_x_y - 1.0);
+    return torch::cat({xy, wh, rest}, 2).view_as(x);
+  }
+
+ private:
+  LayerDef def_;
+};
+
+// forward_region_layer: logistic on x, y and (without background) objectness, softmax over
+// the classes (plus background) per anchor and cell.
+class RegionLayer : public DarknetLayer {
+ public:
+  explicit RegionLayer(const LayerDef& def) : def_(def) {}
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
+    const int64_t per_anchor = def_.coords + 1 + def_.classes;
+    const auto p = x.view({x.size(0), def_.num, per_anchor, x.size(2), x.size(3)});
+    const int64_t class_start = def_.coords + (def_.background ? 0 : 1);
+    std::vector<torch::Tensor> parts = {torch::sigmoid(p.narrow(2, 0, 2)), p.narrow(2, 2, def_.coords - 2)};
+    if (!def_.background) parts.push_back(torch::sigmoid(p.narrow(2, def_.coords, 1)));
+    auto classes = p.narrow(2, class_start, per_anchor - class_start);
+    parts.push_back(def_.softmax ? torch::softmax(classes, 2) : classes);
+    return torch::cat(parts, 2).view_as(x);
+  }
+
+ private:
+  LayerDef def_;
+};
+
+class DropoutLayer : public DarknetLayer {
+ public:
+  explicit DropoutLayer(const LayerDef& def) : probability_(def.probability) {}
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
+    return is_training() ? torch::dropout(x, probability_, /*train=*/true) : x;
+  }
+
+ private:
+  double probability_;
+};
+
+// softmax_cpu over `groups` equal slices of the flattened input, divided by the temperature.
+class SoftmaxLayer : public DarknetLayer {
+ public:
+  explicit SoftmaxLayer(const LayerDef& def) : def_(def) {}
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
+    auto grouped = x.reshape({x.size(0), def_.groups, -1});
+    if (def_.temperature != 1.f) grouped = grouped / def_.temperature;
+    return torch::softmax(grouped, 2).view_as(x);
+  }
+
+ private:
+  LayerDef def_;
+};
+
+class SamLayer : public DarknetLayer {
+ public:
+  explicit SamLayer(const LayerDef& def) : def_(def) {}
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& outputs) override {
+    return apply_activation(x * outputs[static_cast<size_t>(def_.inputs[0])], def_.activation);
+  }
+
+ private:
+  LayerDef def_;
+};
+
+class ScaleChannelsLayer : public DarknetLayer {
+ public:
+  explicit ScaleChannelsLayer(const LayerDef& def) : def_(def) {}
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& outputs) override {
+    return apply_activation(outputs[static_cast<size_t>(def_.inputs[0])] * x, def_.activation);
+  }
+
+ private:
+  LayerDef def_;
+};
+
+class IdentityLayer : public DarknetLayer {
+ public:
+  torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override { return x; }
+};
+
+using LayerFactory = std::function<std::shared_ptr<DarknetLayer>(const LayerDef&, Dialect)>;
+
+template <typename Layer>
+LayerFactory plain() {
+  return [](const LayerDef& def, Dialect) { return std::make_shared<Layer>(def); };
+}
+template <typename Layer>
+LayerFactory with_dialect() {
+  return [](const LayerDef& def, Dialect dialect) { return std::make_shared<Layer>(def, dialect); };
+}
+
+const std::map<LayerType, LayerFactory>& layer_factories() {
+  static const std::map<LayerType, LayerFactory> factories = {
+      {LayerType::kConvolutional, with_dialect<ConvolutionalLayer>()},
+      {LayerType::kConnected, with_dialect<ConnectedLayer>()},
+      {LayerType::kBatchnorm, with_dialect<BatchnormLayer>()},
+      {LayerType::kMaxpool, plain<MaxpoolLayer>()},
+      {LayerType::kAvgpool, [](const LayerDef&, Dialect) { return std::make_shared<AvgpoolLayer>(); }},
+      {LayerType::kRoute, plain<RouteLayer>()},
+      {LayerType::kShortcut, plain<ShortcutLayer>()},
+      {LayerType::kUpsample, plain<UpsampleLayer>()},
+      {LayerType::kReorg, plain<ReorgLayer>()},
+      {LayerType::kYolo, plain<YoloLayer>()},
+      {LayerType::kRegion, plain<RegionLayer>()},
+      {LayerType::kDropout, plain<DropoutLayer>()},
+      {LayerType::kSoftmax, plain<SoftmaxLayer>()},
+      {LayerType::kSam, plain<SamLayer>()},
+      {LayerType::kScaleChannels, plain<ScaleChannelsLayer>()},
+      {LayerType::kCost, [](const LayerDef&, Dialect) { return std::make_shared<IdentityLayer>(); }},
+  };
+  return factories;
+}
+
+}  // namespace
+
+// Formulas of Darknet's src/activations.h (pjreddie) and AlexeyAB's additions (mish with
+// softplus threshold 20, hard_mish, the tanh approximation of gelu).
+torch::Tensor apply_activation(const torch::Tensor& x, Activation activation) {
+  switch (activation) {
+    case Activation::kLinear: return x;
+    case Activation::kLeaky: return torch::leaky_relu(x, 0.1);
+    case Activation::kRelu: return torch::relu(x);
+    case Activation::kRelu6: return torch::clamp(x, 0, 6);
+    case Activation::kLogistic: return torch::sigmoid(x);
+    case Activation::kTanh: return torch::tanh(x);
+    case Activation::kElu: return torch::where(x >= 0, x, torch::exp(x) - 1);
+    case Activation::kSelu:
+      return torch::where(x >= 0, 1.0507f * x, 1.0507f * 1.6732f * (torch::exp(x) - 1));
+    case Activation::kMish: return x * torch::tanh(F::softplus(x, F::SoftplusFuncOptions().threshold(20)));
+    case Activation::kSwish: return x * torch::sigmoid(x);
+    case Activation::kHardMish:
+      return torch::where(x > 0, x, torch::where(x > -2, x * x / 2 + x, torch::zeros_like(x)));
+    case Activation::kGelu:
+      return 0.5f * x * (1 + torch::tanh(0.797885f * x + 0.035677f * x * x * x));
+    case Activation::kRamp: return x * (x > 0) + 0.1f * x;
+    case Activation::kRelie: return torch::where(x > 0, x, 0.01f * x);
+    case Activation::kLoggy: return 2.f / (1.f + torch::exp(-x)) - 1.f;
+    case Activation::kPlse:
+      return torch::where(x < -4, 0.01f * (x + 4), torch::where(x > 4, 0.01f * (x - 4) + 1, 0.125f * x + 0.5f));
+    case Activation::kHardtan: return torch::clamp(x, -1, 1);
+    case Activation::kLhtan:
+      return torch::where(x < 0, 0.001f * x, torch::where(x > 1, 0.001f * (x - 1) + 1, x));
+  }
+  throw std::logic_error("unhandled activation");
+}
+
+DarknetNetImpl::DarknetNetImpl(NetDef def) : def_(std::move(def)) {
+  for (const auto& layer : def_.layers) {
+    auto module = layer_factories().at(layer.type)(layer, def_.dialect);
+    layers_.push_back(register_module(std::string(layer_type_name(layer.type)) + "_" +
+                                          std::to_string(layer.index),
+                                      module));
+  }
+}
+
+std::vector<torch::Tensor> DarknetNetImpl::forward_all(const torch::Tensor& input) {
+  TORCH_CHECK(input.dim() == 4 && input.size(1) == def_.channels && input.size(2) == def_.height &&
+                  input.size(3) == def_.width,
+              def_.cfg_path, ": expected input (N, ", def_.channels, ", ", def_.height, ", ", def_.width,
+              "), got ", input.sizes());
+  std::vector<torch::Tensor> outputs;
+  outputs.reserve(layers_.size());
+  torch::Tensor x = input;
+  for (auto& layer : layers_) {
+    x = layer->forward(x, outputs);
+    outputs.push_back(x);
+  }
+  return outputs;
+}
+
+torch::Tensor DarknetNetImpl::forward(const torch::Tensor& input) { return forward_all(input).back(); }
+
+void DarknetNetImpl::load_weights(const DarknetWeights& weights) {
+  const bool transposed = weights.header.transposed();
+  size_t offset = 0;
+  for (auto& layer : layers_) offset += layer->load_weights(weights.values.data() + offset, transposed);
+  if (offset != weights.values.size()) {
+    throw std::runtime_error(def_.cfg_path + ": weights do not fit (" + std::to_string(offset) +
+                             " floats used of " + std::to_string(weights.values.size()) + ")");
+  }
+}
+
+DarknetWeights DarknetNetImpl::save_weights(const WeightsHeader& header) const {
+  DarknetWeights weights;
+  weights.header = header;
+  weights.values.reserve(static_cast<size_t>(def_.num_weight_floats()));
+  for (const auto& layer : layers_) layer->save_weights(&weights.values, header.transposed());
+  return weights;
+}
+
+}  // namespace facekit::darknet

@@ -1,0 +1,49 @@
+// DarknetNet: a trainable torch::nn::Module built from a NetDef, computing what Darknet's
+// forward_network computes. Parameters are named after their Darknet layer:
+// `convolutional_12.weight`, `convolutional_12.bn.running_var`, `connected_30.bias`...
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "models/darknet/netdef.h"
+#include "models/darknet/weights.h"
+
+namespace facekit::darknet {
+
+// One Darknet layer. `outputs` holds every earlier layer's output (for route, shortcut, sam...).
+class DarknetLayer : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& outputs) = 0;
+  // Copies this layer's values from a .weights array starting at `values`, in Darknet's order;
+  // returns how many floats it read. Layers without weights read nothing.
+  virtual size_t load_weights(const float* /*values*/, bool /*transposed*/) { return 0; }
+  virtual void save_weights(std::vector<float>* /*values*/, bool /*transposed*/) const {}
+};
+
+class DarknetNetImpl : public torch::nn::Module {
+ public:
+  explicit DarknetNetImpl(NetDef def);
+
+  // The output of every layer, index = Darknet layer index.
+  std::vector<torch::Tensor> forward_all(const torch::Tensor& input);
+  // The network output: the last layer's (a [cost] layer passes its input through).
+  torch::Tensor forward(const torch::Tensor& input);
+
+  // `weights` must fit (check_weights_fit); parameters keep their device.
+  void load_weights(const DarknetWeights& weights);
+  DarknetWeights save_weights(const WeightsHeader& header) const;
+
+  const NetDef& def() const { return def_; }
+
+ private:
+  NetDef def_;
+  std::vector<std::shared_ptr<DarknetLayer>> layers_;
+};
+TORCH_MODULE(DarknetNet);
+
+torch::Tensor apply_activation(const torch::Tensor& x, Activation activation);
+
+}  // namespace facekit::darknet

@@ -1,0 +1,108 @@
+#include "models/darknet/weights.h"
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+#include "datasets/atomic_file.h"
+
+namespace facekit::darknet {
+namespace {
+
+std::vector<char> read_bytes(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw std::runtime_error(path + ": cannot open weights file");
+  return std::vector<char>(std::istreambuf_iterator<char>(file), {});
+}
+
+WeightsHeader parse_header(const std::vector<char>& bytes, const std::string& path) {
+  WeightsHeader header;
+  if (bytes.size() < 12) {
+    throw std::runtime_error(path + ": " + std::to_string(bytes.size()) +
+                             " bytes is too short for a Darknet weights header (at least 16)");
+  }
+  std::memcpy(&header.major, bytes.data(), 4);
+  std::memcpy(&header.minor, bytes.data() + 4, 4);
+  std::memcpy(&header.revision, bytes.data() + 8, 4);
+  if (bytes.size() < header.size_bytes()) {
+    throw std::runtime_error(path + ": header of version " + std::to_string(header.major) + "." +
+                             std::to_string(header.minor) + " needs " +
+                             std::to_string(header.size_bytes()) + " bytes, file has " +
+                             std::to_string(bytes.size()));
+  }
+  if (header.seen_is_64bit()) {
+    std::memcpy(&header.seen, bytes.data() + 12, 8);
+  } else {
+    uint32_t seen32 = 0;
+    std::memcpy(&seen32, bytes.data() + 12, 4);
+    header.seen = seen32;
+  }
+  return header;
+}
+
+}  // namespace
+
+WeightsHeader read_weights_header(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw std::runtime_error(path + ": cannot open weights file");
+  std::vector<char> bytes(20);
+  file.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<size_t>(file.gcount()));
+  return parse_header(bytes, path);
+}
+
+DarknetWeights read_weights(const std::string& path) {
+  const std::vector<char> bytes = read_bytes(path);
+  DarknetWeights weights;
+  weights.header = parse_header(bytes, path);
+  const size_t offset = weights.header.size_bytes();
+  const size_t data_bytes = bytes.size() - offset;
+  if (data_bytes % sizeof(float) != 0) {
+    throw std::runtime_error(path + ": " + std::to_string(data_bytes) + " data bytes after the " +
+                             std::to_string(offset) + "-byte header is not a whole number of floats");
+  }
+  weights.values.resize(data_bytes / sizeof(float));
+  std::memcpy(weights.values.data(), bytes.data() + offset, data_bytes);
+  return weights;
+}
+
+void check_weights_fit(const DarknetWeights& weights, const NetDef& net, const std::string& path) {
+  const long long expected = net.num_weight_floats();
+  const long long found = static_cast<long long>(weights.values.size());
+  if (expected == found) return;
+  std::string detail;
+  if (found < expected) {
+    long long consumed = 0;
+    for (const auto& layer : net.layers) {
+      consumed += layer.num_weight_floats();
+      if (consumed > found) {
+        detail = "; it ends inside layer " + std::to_string(layer.index) + " (" + layer.where + ")";
+        break;
+      }
+    }
+  }
+  throw std::runtime_error(path + ": " + net.cfg_path + " needs " + std::to_string(expected) +
+                           " floats, the file has " + std::to_string(found) + " (" +
+                           (found < expected ? "short by " : "too long by ") +
+                           std::to_string(std::llabs(expected - found)) + ")" + detail);
+}
+
+void write_weights(const DarknetWeights& weights, const std::string& path) {
+  write_file_atomically(path, [&](std::ostream& out) {
+    const WeightsHeader& h = weights.header;
+    out.write(reinterpret_cast<const char*>(&h.major), 4);
+    out.write(reinterpret_cast<const char*>(&h.minor), 4);
+    out.write(reinterpret_cast<const char*>(&h.revision), 4);
+    if (h.seen_is_64bit()) {
+      out.write(reinterpret_cast<const char*>(&h.seen), 8);
+    } else {
+      const uint32_t seen32 = static_cast<uint32_t>(h.seen);
+      out.write(reinterpret_cast<const char*>(&seen32), 4);
+    }
+    out.write(reinterpret_cast<const char*>(weights.values.data()),
+              static_cast<std::streamsize>(weights.values.size() * sizeof(float)));
+  });
+}
+
+}  // namespace facekit::darknet

@@ -1,0 +1,73 @@
+#include "tools/facekit/cli.h"
+
+#include <iostream>
+#include <thread>
+
+#include <opencv2/core.hpp>
+
+namespace facekit::cli {
+
+void add_runtime_options(po::options_description* options) {
+  options->add_options()
+      ("threads", po::value<int>()->default_value(0), "threads for LibTorch and OpenCV (0: all cores)")
+      ("device", po::value<std::string>()->default_value("cpu"), "cpu or cuda[:index]");
+}
+
+torch::Device apply_runtime_options(const po::variables_map& vm) {
+  int threads = vm["threads"].as<int>();
+  if (threads < 0) throw UsageError("--threads must be >= 0");
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // LibTorch starts with one intra-op thread in some builds: always set it explicitly.
+  at::set_num_threads(threads);
+  cv::setNumThreads(threads);
+  const std::string device = vm["device"].as<std::string>();
+  if (device.rfind("cuda", 0) == 0 && !torch::cuda::is_available()) {
+    throw std::runtime_error("--device " + device + ": this LibTorch build has no CUDA device available");
+  }
+  if (device != "cpu" && device.rfind("cuda", 0) != 0) {
+    throw UsageError("--device must be cpu or cuda[:index], got '" + device + "'");
+  }
+  return torch::Device(device);
+}
+
+bool parse_options(const std::vector<std::string>& args, const po::options_description& options,
+                   const std::string& usage, po::variables_map* vm) {
+  po::options_description all(options);
+  all.add_options()("help,h", "show this help");
+  try {
+    po::store(po::command_line_parser(args).options(all).run(), *vm);
+    if (vm->count("help")) {
+      std::cout << usage << "\n\n" << all << "\n";
+      return false;
+    }
+    po::notify(*vm);
+  } catch (const po::error& e) {
+    throw UsageError(std::string(e.what()) + "\n\n" + usage);
+  }
+  return true;
+}
+
+int dispatch(const std::string& prefix, const std::vector<Command>& commands,
+             const std::vector<std::string>& args) {
+  const auto print_commands = [&](std::ostream& out) {
+    out << "usage: " << prefix << " <command> [options]\n\ncommands:\n";
+    for (const auto& command : commands) {
+      out << "  " << command.name << std::string(16 - std::min<size_t>(15, command.name.size()), ' ')
+          << command.summary << "\n";
+    }
+    out << "\n'" << prefix << " <command> --help' explains a command.\n";
+  };
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_commands(std::cout);
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  for (const auto& command : commands) {
+    if (command.name == args[0]) return command.run({args.begin() + 1, args.end()});
+  }
+  std::ostringstream message;
+  message << "unknown command '" << args[0] << "'\n\n";
+  print_commands(message);
+  throw UsageError(message.str());
+}
+
+}  // namespace facekit::cli

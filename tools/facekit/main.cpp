@@ -1,0 +1,28 @@
+// facekit: face detection with gender and age. One binary, git-style subcommands.
+#include <iostream>
+
+#include "tools/facekit/cli.h"
+
+int main(int argc, char** argv) {
+  using namespace facekit::cli;
+  const std::vector<Command> groups = {
+      {"darknet", "Darknet networks in LibTorch: info, forward", [](const auto& args) {
+         return dispatch("facekit darknet", darknet_commands(), args);
+       }},
+      {"convert", "convert models: darknet2torch, torch2darknet", [](const auto& args) {
+         return dispatch("facekit convert", convert_commands(), args);
+       }},
+  };
+  try {
+    return dispatch("facekit", groups, std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const UsageError& e) {
+    std::cerr << "facekit: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const c10::Error& e) {
+    std::cerr << "facekit: error: " << e.what_without_backtrace() << "\n";
+    return kExitFailure;
+  } catch (const std::exception& e) {
+    std::cerr << "facekit: error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}

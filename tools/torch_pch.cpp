@@ -1,0 +1,1 @@
+// Holds the precompiled <torch/torch.h> that other torch targets reuse.
