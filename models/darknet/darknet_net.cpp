@@ -9,6 +9,8 @@ namespace facekit::darknet {
 namespace {
 
 namespace F = torch::nn::functional;
+using torch::indexing::Slice;
+using torch::indexing::TensorIndex;
 
 // Darknet's BatchNorm epsilons: pjreddie's normalize_cpu divides by sqrt(var) + .000001f,
 // AlexeyAB's by sqrt(var + .00001f) (src/blas.c in each).
@@ -222,15 +224,25 @@ class RouteLayer : public DarknetLayer {
   LayerDef def_;
 };
 
-// shortcut_cpu: out = alpha * previous + beta * from on the channels both have, then activation.
+// shortcut_cpu (src/blas.c): out = alpha * previous + beta * from on the channels both have;
+// when the maps differ in size, the larger one is read (or written) every `stride` pixels.
 class ShortcutLayer : public DarknetLayer {
  public:
   explicit ShortcutLayer(const LayerDef& def) : def_(def) {}
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& outputs) override {
     const auto& from = outputs[static_cast<size_t>(def_.inputs[0])];
-    const int64_t common = std::min(x.size(1), from.size(1));
-    auto sum = def_.alpha * x.narrow(1, 0, common) + def_.beta * from.narrow(1, 0, common);
-    if (common < x.size(1)) sum = torch::cat({sum, x.narrow(1, common, x.size(1) - common)}, 1);
+    if (from.sizes() == x.sizes()) {
+      return apply_activation(def_.alpha * x + def_.beta * from, def_.activation);
+    }
+    const int64_t stride = std::max<int64_t>(1, from.size(3) / x.size(3));  // from is larger
+    const int64_t sample = std::max<int64_t>(1, x.size(3) / from.size(3));  // from is smaller
+    const int64_t c = std::min(x.size(1), from.size(1));
+    const int64_t h = std::min(x.size(2), from.size(2)), w = std::min(x.size(3), from.size(3));
+    const auto at = [](int64_t n, int64_t step) { return Slice(0, n * step, step); };
+    const std::vector<TensorIndex> out_region = {Slice(), Slice(0, c), at(h, sample), at(w, sample)};
+    const std::vector<TensorIndex> add_region = {Slice(), Slice(0, c), at(h, stride), at(w, stride)};
+    auto sum = x.clone();
+    sum.index_put_(out_region, def_.alpha * x.index(out_region) + def_.beta * from.index(add_region));
     return apply_activation(sum, def_.activation);
   }
 
@@ -485,7 +497,9 @@ std::vector<torch::Tensor> DarknetNetImpl::forward_all(const torch::Tensor& inpu
   return outputs;
 }
 
-torch::Tensor DarknetNetImpl::forward(const torch::Tensor& input) { return forward_all(input).back(); }
+torch::Tensor DarknetNetImpl::forward(const torch::Tensor& input) {
+  return forward_all(input)[static_cast<size_t>(def_.output_layer())];
+}
 
 void DarknetNetImpl::load_weights(const DarknetWeights& weights) {
   const bool transposed = weights.header.transposed();

@@ -29,7 +29,7 @@ class DarknetNetImpl : public torch::nn::Module {
 
   // The output of every layer, index = Darknet layer index.
   std::vector<torch::Tensor> forward_all(const torch::Tensor& input);
-  // The network output: the last layer's (a [cost] layer passes its input through).
+  // The network output: that of NetDef::output_layer().
   torch::Tensor forward(const torch::Tensor& input);
 
   // `weights` must fit (check_weights_fit); parameters keep their device.

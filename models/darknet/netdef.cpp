@@ -256,11 +256,15 @@ LayerDef parse_shortcut(const ParseContext& ctx) {
   if (ctx.dialect == Dialect::kAlexeyAB && s.get_string("weights_type", "none") != "none") {
     throw std::runtime_error(s.where("weights_type") + ": weighted shortcuts are not supported");
   }
+  // shortcut_cpu samples the larger map at a whole stride; the ratio must be the same both ways.
   const Shape other = ctx.previous[l.inputs[0]].out;
-  if (other.h != ctx.input.h || other.w != ctx.input.w) {
-    fail(s, "shortcut from a layer of another size (" + std::to_string(other.w) + "x" +
-                std::to_string(other.h) + " onto " + std::to_string(ctx.input.w) + "x" +
-                std::to_string(ctx.input.h) + ") is not supported");
+  const auto ratio_fits = [](int a, int b, int c, int d) {
+    return (a >= b ? a % b == 0 && c % d == 0 && a / b == c / d : b % a == 0 && d % c == 0 && b / a == d / c);
+  };
+  if (!ratio_fits(other.w, ctx.input.w, other.h, ctx.input.h)) {
+    fail(s, "shortcut from " + std::to_string(other.w) + "x" + std::to_string(other.h) + " onto " +
+                std::to_string(ctx.input.w) + "x" + std::to_string(ctx.input.h) +
+                ": the sizes must differ by the same whole factor in both directions");
   }
   l.out = ctx.input;
   return l;
@@ -538,6 +542,12 @@ long long NetDef::num_weight_floats() const {
   return total;
 }
 
+int NetDef::output_layer() const {
+  int index = static_cast<int>(layers.size()) - 1;
+  while (index > 0 && layers[static_cast<size_t>(index)].type == LayerType::kCost) --index;
+  return index;
+}
+
 std::string NetDef::summary() const {
   std::ostringstream out;
   out << "layer  type            filters  size/strd   input            ->  output\n";
@@ -593,6 +603,9 @@ NetDef build_netdef(const CfgFile& cfg, Dialect dialect) {
   const CfgSection& net = cfg.sections.front();
   const std::string first = canonical_section(net.type());
   if (first != "net") fail(net, "the first section must be [net] or [network]");
+  // Refuse unsupported layers first: "recurrent layers are not supported" says more than a
+  // complaint about the [net] keys such a cfg uses instead.
+  for (size_t i = 1; i < cfg.sections.size(); ++i) section_layer_type(cfg.sections[i]);
   read_net_section(net, &def);
 
   Shape input{def.channels, def.height, def.width};

@@ -86,6 +86,9 @@ struct NetDef {
   std::vector<std::string> warnings;  // unread keys and repeated keys, once each
 
   long long num_weight_floats() const;
+  // The layer whose output is the network's: the last one that is not a [cost] layer
+  // (get_network_output in Darknet skips them; their output is only written in training).
+  int output_layer() const;
   // The table Darknet prints at load time: index, type, filters, size/stride, in -> out.
   std::string summary() const;
 };

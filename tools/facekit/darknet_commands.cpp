@@ -102,7 +102,7 @@ std::vector<torch::Tensor> run_opencv(const po::variables_map& vm, const darknet
   std::vector<int> wanted_layers;
   for (const auto& layer : def.layers) {
     const bool head = layer.type == LayerType::kYolo || layer.type == LayerType::kRegion;
-    const bool last = layer.index + 1 == static_cast<int>(def.layers.size());
+    const bool last = layer.index == def.output_layer();
     if (!head && !last) continue;
     const int source = head ? layer.index - 1 : layer.index;
     const std::string suffix = "_" + std::to_string(source);
@@ -152,7 +152,7 @@ int dump_outputs(const fs::path& dir, const darknet::NetDef& def, const torch::T
     write(name, outputs[static_cast<size_t>(layer.index - 1)]);
     write(name + "_out", outputs[static_cast<size_t>(layer.index)]);
   }
-  write("output", outputs.back());
+  write("output", outputs[static_cast<size_t>(def.output_layer())]);
   return written;
 }
 
@@ -241,7 +241,7 @@ int run_forward(const std::vector<std::string>& args) {
                                                 vm["nms-thresh"].as<float>()),
                      read_names(vm["names"].as<std::string>()));
   } else if (!has_heads(def)) {
-    const auto probs = outputs.back().flatten().to(torch::kCPU);
+    const auto probs = outputs[static_cast<size_t>(def.output_layer())].flatten().to(torch::kCPU);
     const auto top = probs.topk(std::min<int64_t>(5, probs.numel()));
     const auto names = read_names(vm["names"].as<std::string>());
     std::cout << "top classes:\n";

@@ -124,6 +124,12 @@ const float* fk_darknet_layer_output(const fk_darknet* handle, int i, int* c, in
   *c = l->out_c;
   *h = l->out_h;
   *w = l->out_w;
+  /* softmax and cost layers leave out_c/h/w unset: report them as outputs x 1 x 1 */
+  if (*c * *h * *w != l->outputs) {
+    *c = l->outputs;
+    *h = 1;
+    *w = 1;
+  }
   return l->output;
 }
 

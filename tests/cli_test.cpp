@@ -1,0 +1,132 @@
+// The facekit binary end to end: exit codes, messages, .npy dumps compared across backends,
+// and the darknet2torch/torch2darknet round trip.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+
+#include "datasets/npy.h"
+#include "tests/test_util.h"
+
+namespace facekit::test {
+namespace {
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+Result run_facekit(const std::string& args) {
+  const std::string command = std::string(FACEKIT_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  Result result{-1, ""};
+  if (!pipe) return result;
+  std::array<char, 4096> buffer{};
+  while (fgets(buffer.data(), buffer.size(), pipe)) result.output += buffer.data();
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+torch::Tensor load_npy(const std::string& path) {
+  NpyArray array = read_npy(path);
+  return torch::from_blob(array.data.data(), array.shape).clone();
+}
+
+const fs::path kFastest = shared_dir() / "models" / "yolo-fastest-1.1";
+const std::string kCfg = (kFastest / "yolo-fastest-1.1.cfg").string();
+const std::string kWeights = (kFastest / "yolo-fastest-1.1.weights").string();
+
+TEST(Cli, HelpOnEveryLevelExitsZero) {
+  EXPECT_EQ(run_facekit("--help").exit_code, 0);
+  EXPECT_EQ(run_facekit("darknet --help").exit_code, 0);
+  const Result forward = run_facekit("darknet forward --help");
+  EXPECT_EQ(forward.exit_code, 0);
+  EXPECT_NE(forward.output.find("--threads"), std::string::npos);
+  EXPECT_EQ(run_facekit("convert darknet2torch --help").exit_code, 0);
+}
+
+TEST(Cli, BadUsageExitsTwo) {
+  EXPECT_EQ(run_facekit("").exit_code, 2);
+  EXPECT_EQ(run_facekit("teleport").exit_code, 2);
+  EXPECT_EQ(run_facekit("darknet forward --cfg x.cfg --bogus").exit_code, 2);
+  EXPECT_EQ(run_facekit("darknet forward --cfg x.cfg").exit_code, 2);  // no --image/--input-npy
+  EXPECT_EQ(run_facekit("darknet forward --cfg x.cfg --image y.jpg --threads -3").exit_code, 2);
+}
+
+TEST(Cli, FailureExitsOneWithFileAndLine) {
+  TempDir dir;
+  write_file(dir.path() / "bad.cfg", "[net]\nwidth=32\nheight=32\nchannels=3\n[convolutional]\nsize=three\n");
+  const Result result = run_facekit("darknet info --cfg " + (dir / "bad.cfg"));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("bad.cfg:6"), std::string::npos) << result.output;
+  const Result missing = run_facekit("darknet info --cfg " + (dir / "missing.cfg"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("missing.cfg"), std::string::npos) << missing.output;
+}
+
+TEST(Cli, WrongWeightsSayExpectedAndFound) {
+  FACEKIT_REQUIRE_PATH(kWeights);
+  const std::string tiny = "/usr/share/darknet/cfg/yolov3-tiny.cfg";
+  FACEKIT_REQUIRE_PATH(tiny);
+  const Result result = run_facekit("darknet info --cfg " + tiny + " --weights " + kWeights);
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("needs 8858734 floats"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("has 346062"), std::string::npos) << result.output;
+}
+
+// The dumps of the torch backend equal those of libdarknet (same dialect), file by file.
+TEST(Cli, ForwardDumpsMatchAcrossBackends) {
+  const std::string photo = (shared_dir() / "data" / "seed-demo" / "friends.jpg").string();
+  FACEKIT_REQUIRE_PATH(kWeights);
+  FACEKIT_REQUIRE_PATH(photo);
+  TempDir dir;
+  const std::string common = "darknet forward --cfg " + kCfg + " --weights " + kWeights + " --image " + photo +
+                             " --dialect pjreddie --threads 2 --names " + (kFastest / "coco.names").string();
+  const Result torch_run = run_facekit(common + " --backend torch --dump " + (dir / "torch"));
+  ASSERT_EQ(torch_run.exit_code, 0) << torch_run.output;
+  const Result darknet_run = run_facekit(common + " --backend darknet --dump " + (dir / "darknet"));
+  ASSERT_EQ(darknet_run.exit_code, 0) << darknet_run.output;
+  for (const char* name : {"input", "yolo_121", "yolo_121_out", "yolo_130", "yolo_130_out", "output"}) {
+    const auto ours = load_npy((dir.path() / "torch" / (std::string(name) + ".npy")).string());
+    const auto reference = load_npy((dir.path() / "darknet" / (std::string(name) + ".npy")).string());
+    ASSERT_EQ(ours.sizes(), reference.sizes()) << name;
+    EXPECT_LE(relative_max_diff(ours, reference), 1e-4) << name;
+  }
+  EXPECT_EQ(load_npy((dir.path() / "torch" / "yolo_121.npy").string()).sizes(), (std::vector<int64_t>{1, 255, 10, 10}));
+  EXPECT_NE(torch_run.output.find("person"), std::string::npos) << torch_run.output;
+  // The same detections are printed by both backends.
+  const auto detections = [](const std::string& out) { return out.substr(out.find(" detections")); };
+  EXPECT_EQ(detections(torch_run.output), detections(darknet_run.output));
+
+  // --input-npy feeds the dumped input back and gives the same heads.
+  const Result again = run_facekit("darknet forward --cfg " + kCfg + " --weights " + kWeights + " --input-npy " +
+                                   (dir.path() / "torch" / "input.npy").string() + " --dialect pjreddie --dump " + (dir / "again"));
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_LE(relative_max_diff(load_npy((dir.path() / "again" / "yolo_130.npy").string()), load_npy((dir.path() / "torch" / "yolo_130.npy").string())),
+            1e-6);
+}
+
+TEST(Cli, ConvertRoundTripIsByteIdentical) {
+  FACEKIT_REQUIRE_PATH(kWeights);
+  TempDir dir;
+  const Result to_torch = run_facekit("convert darknet2torch --cfg " + kCfg + " --weights " + kWeights + " -o " +
+                                      (dir / "m.pt"));
+  ASSERT_EQ(to_torch.exit_code, 0) << to_torch.output;
+  const Result back = run_facekit("convert torch2darknet --checkpoint " + (dir / "m.pt") + " -o " +
+                                  (dir / "m.weights") + " --cfg-output " + (dir / "m.cfg"));
+  ASSERT_EQ(back.exit_code, 0) << back.output;
+  EXPECT_TRUE(read_file(dir / "m.weights") == read_file(kWeights));
+  EXPECT_EQ(read_file(dir / "m.cfg"), read_file(kCfg));
+}
+
+TEST(Cli, UnwritableOutputLeavesNothingBehind) {
+  FACEKIT_REQUIRE_PATH(kWeights);
+  const Result result = run_facekit("convert darknet2torch --cfg " + kCfg + " --weights " + kWeights +
+                                    " -o /nonexistent-folder/m.pt");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.output.find("/nonexistent-folder/m.pt"), std::string::npos) << result.output;
+}
+
+}  // namespace
+}  // namespace facekit::test

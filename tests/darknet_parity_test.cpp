@@ -1,0 +1,232 @@
+// DarknetNet against libdarknet (pjreddie's Darknet, the reference nobody here wrote): the
+// same cfg, the same weights (written by libdarknet itself), the same input, every head.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "convert/darknet_torch.h"
+#include "datasets/preprocess.h"
+#include "models/darknet/reference/libdarknet_ref.h"
+#include "tests/test_util.h"
+
+namespace facekit::darknet {
+namespace {
+
+using test::relative_max_diff;
+using test::TempDir;
+
+constexpr double kParityTolerance = 1e-4;  // max |diff| <= 1e-4 x max |reference|
+constexpr unsigned kSeed = 20261128;
+const char* const kDarknetCfgDir = "/usr/share/darknet/cfg";
+
+struct ParityCase {
+  std::string cfg;  // file in /usr/share/darknet/cfg
+  int width, height;  // smaller than the cfg's own to keep CI quick; the layers are the same
+};
+
+std::ostream& operator<<(std::ostream& out, const ParityCase& c) {
+  return out << c.cfg << "@" << c.width << "x" << c.height;
+}
+
+// The cfg with batch=1, subdivisions=1 and the test's input size, for both implementations.
+std::string rewrite_net_section(const std::string& text, int width, int height) {
+  std::string out = std::regex_replace(text, std::regex("^(batch|subdivisions|width|height)\\s*=.*$"), "#$&");
+  out = std::regex_replace(out, std::regex("\\[net\\]|\\[network\\]"),
+                           "$&\nbatch=1\nsubdivisions=1\nwidth=" + std::to_string(width) +
+                               "\nheight=" + std::to_string(height),
+                           std::regex_constants::format_first_only);
+  return out;
+}
+
+struct ReferenceRun {
+  std::vector<torch::Tensor> outputs;  // every layer's output from libdarknet
+};
+
+ReferenceRun run_libdarknet(const std::string& cfg, const std::string& weights, const torch::Tensor& input,
+                            bool randomize_and_save) {
+  fk_darknet* net = fk_darknet_load(cfg.c_str(), randomize_and_save ? nullptr : weights.c_str());
+  EXPECT_NE(net, nullptr);
+  if (randomize_and_save) {
+    fk_darknet_randomize(net, kSeed);
+    EXPECT_EQ(fk_darknet_save_weights(net, weights.c_str()), 0);
+  }
+  const auto contiguous = input.contiguous();
+  fk_darknet_forward(net, contiguous.data_ptr<float>());
+  ReferenceRun run;
+  for (int i = 0; i < fk_darknet_num_layers(net); ++i) {
+    int c = 0, h = 0, w = 0;
+    const float* data = fk_darknet_layer_output(net, i, &c, &h, &w);
+    run.outputs.push_back(torch::from_blob(const_cast<float*>(data), {1, c, h, w}).clone());
+  }
+  fk_darknet_free(net);
+  return run;
+}
+
+// Compares every yolo/region head (its input and its output) and the final output; on failure
+// names the first layer that diverges, which is where to look.
+void expect_parity(const NetDef& def, const std::vector<torch::Tensor>& ours, const ReferenceRun& reference) {
+  ASSERT_EQ(ours.size(), reference.outputs.size());
+  int compared = 0;
+  const auto check = [&](int layer, const std::string& what) {
+    const auto& a = ours[static_cast<size_t>(layer)];
+    const auto& b = reference.outputs[static_cast<size_t>(layer)];
+    ASSERT_EQ(a.numel(), b.numel()) << what;
+    const double diff = relative_max_diff(a.reshape(b.sizes()), b);
+    ++compared;
+    if (diff <= kParityTolerance) return;
+    int first_bad = -1;
+    for (size_t i = 0; i < ours.size() && first_bad < 0; ++i) {
+      if (def.layers[i].type == LayerType::kCost) continue;  // written only in training
+      if (ours[i].numel() == reference.outputs[i].numel() &&
+          relative_max_diff(ours[i].reshape(reference.outputs[i].sizes()), reference.outputs[i]) > kParityTolerance) {
+        first_bad = static_cast<int>(i);
+      }
+    }
+    ADD_FAILURE() << what << ": relative max diff " << diff << " > " << kParityTolerance
+                  << "; first diverging layer " << first_bad << " ("
+                  << (first_bad >= 0 ? layer_type_name(def.layers[static_cast<size_t>(first_bad)].type) : "?") << ")";
+  };
+  for (const auto& layer : def.layers) {
+    if (layer.type != LayerType::kYolo && layer.type != LayerType::kRegion) continue;
+    check(layer.index - 1, "input of " + std::string(layer_type_name(layer.type)) + " layer " + std::to_string(layer.index));
+    check(layer.index, "output of " + std::string(layer_type_name(layer.type)) + " layer " + std::to_string(layer.index));
+  }
+  check(def.output_layer(), "network output");
+  EXPECT_GT(compared, 0);
+}
+
+class DarknetCfgParity : public ::testing::TestWithParam<ParityCase> {};
+
+TEST_P(DarknetCfgParity, ForwardMatchesLibdarknet) {
+  const ParityCase& c = GetParam();
+  const std::string original = std::string(kDarknetCfgDir) + "/" + c.cfg;
+  FACEKIT_REQUIRE_PATH(original);
+  TempDir dir;
+  const std::string cfg = dir / c.cfg;
+  test::write_file(cfg, rewrite_net_section(test::read_file(original), c.width, c.height));
+  // facekit parses first: libdarknet exits the process on some cfgs it cannot handle.
+  ASSERT_NO_THROW(load_darknet(cfg, "", "pjreddie"));
+  const std::string weights = dir / "random.weights";
+  torch::manual_seed(kSeed);
+  const auto input = torch::rand({1, 3, c.height, c.width});
+  const ReferenceRun reference = run_libdarknet(cfg, weights, input, /*randomize_and_save=*/true);
+  auto model = load_darknet(cfg, weights, "pjreddie");
+  torch::NoGradGuard no_grad;
+  expect_parity(model.net->def(), model.net->forward_all(input), reference);
+}
+
+// Detection and classification cfgs shipped with Debian's darknet that facekit supports.
+// Refused (see README): yolov1*, t1.test ([detection], [local]), yolo9000 and darknet9000
+// (tree softmax), go ([reorg] extra),
+// vgg-16 and strided ([crop]), rnn, gru (recurrent).
+INSTANTIATE_TEST_SUITE_P(
+    DebianCfgs, DarknetCfgParity,
+    ::testing::Values(ParityCase{"yolov3-tiny.cfg", 416, 416}, ParityCase{"yolov2-tiny.cfg", 288, 160},
+                      ParityCase{"yolov2-tiny-voc.cfg", 224, 224}, ParityCase{"yolov2.cfg", 160, 160},
+                      ParityCase{"yolov2-voc.cfg", 160, 224}, ParityCase{"yolov3.cfg", 160, 160},
+                      ParityCase{"yolov3-spp.cfg", 160, 160}, ParityCase{"yolov3-voc.cfg", 160, 128},
+                      ParityCase{"yolov3-openimages.cfg", 128, 128}, ParityCase{"darknet19.cfg", 128, 128},
+                      ParityCase{"darknet19_448.cfg", 96, 96}, ParityCase{"darknet53.cfg", 128, 128},
+                      ParityCase{"darknet53_448.cfg", 96, 96}, ParityCase{"darknet.cfg", 128, 128},
+                      ParityCase{"resnet18.cfg", 96, 96},
+                      ParityCase{"resnet34.cfg", 96, 96}, ParityCase{"resnet50.cfg", 96, 96},
+                      ParityCase{"resnet101.cfg", 64, 64}, ParityCase{"resnet152.cfg", 64, 64},
+                      ParityCase{"resnext50.cfg", 64, 64}, ParityCase{"densenet201.cfg", 64, 64},
+                      ParityCase{"tiny.cfg", 128, 128}, ParityCase{"extraction.cfg", 128, 128},
+                      ParityCase{"extraction.conv.cfg", 128, 128}, ParityCase{"alexnet.cfg", 227, 227},
+                      ParityCase{"cifar.cfg", 32, 32},
+                      ParityCase{"vgg-conv.cfg", 64, 64}, ParityCase{"jnet-conv.cfg", 64, 64},
+                      ParityCase{"writing.cfg", 64, 64}),
+    [](const auto& info) {
+      std::string name = info.param.cfg.substr(0, info.param.cfg.size() - 4);
+      for (auto& ch : name) {
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      }
+      return name;
+    });
+
+TEST(DarknetCfgRefusal, UnsupportedCfgsAreRefusedWithAReason) {
+  for (const char* name : {"yolov1.cfg", "yolo9000.cfg", "vgg-16.cfg", "darknet9000.cfg", "gru.cfg"}) {
+    const std::string cfg = std::string(kDarknetCfgDir) + "/" + name;
+    FACEKIT_REQUIRE_PATH(cfg);
+    try {
+      load_darknet(cfg, "", "pjreddie");
+      ADD_FAILURE() << name << " was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("not supported"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
+  }
+}
+
+// The real Yolo-Fastest models (AlexeyAB cfgs, real trained weights) on a real photo.
+// libdarknet is pjreddie's, so facekit runs them in the pjreddie dialect here.
+class RealModelParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RealModelParity, RealWeightsOnARealPhoto) {
+  const auto folder = test::shared_dir() / "models" / GetParam();
+  const std::string cfg = (folder / (GetParam() + ".cfg")).string();
+  const std::string weights = (folder / (GetParam() + ".weights")).string();
+  const std::string photo = (test::shared_dir() / "data" / "seed-demo" / "friends.jpg").string();
+  FACEKIT_REQUIRE_PATH(weights);
+  FACEKIT_REQUIRE_PATH(photo);
+  auto model = load_darknet(cfg, weights, "pjreddie");
+  const NetDef& def = model.net->def();
+  PlanarImage input = letterbox(to_planar_rgb(read_image(photo)), def.width, def.height);
+  const auto tensor = torch::from_blob(input.data.data(), {1, 3, def.height, def.width}).clone();
+  const ReferenceRun reference = run_libdarknet(cfg, weights, tensor, /*randomize_and_save=*/false);
+  torch::NoGradGuard no_grad;
+  expect_parity(def, model.net->forward_all(tensor), reference);
+}
+
+INSTANTIATE_TEST_SUITE_P(SharedModels, RealModelParity,
+                         ::testing::Values("yolo-fastest-1.1", "yolo-fastest-1.1-xl"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (auto& ch : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return name;
+                         });
+
+// facekit's letterbox against libdarknet's load_image_color + letterbox_image on real photos.
+TEST(Preprocess, LetterboxAndResizeMatchLibdarknet) {
+  const auto folder = test::shared_dir() / "data" / "seed-demo";
+  FACEKIT_REQUIRE_PATH(folder);
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    const std::string path = entry.path().string();
+    for (const bool boxed : {true, false}) {
+      const int w = 416, h = 320;
+      std::vector<float> reference(static_cast<size_t>(3 * w * h));
+      ASSERT_EQ(fk_darknet_load_resized(path.c_str(), w, h, boxed ? 1 : 0, reference.data()), 0) << path;
+      const PlanarImage ours = fit_to_input(to_planar_rgb(read_image(path)), w, h, boxed);
+      double worst = 0;
+      for (size_t i = 0; i < reference.size(); ++i) worst = std::max(worst, double(std::fabs(ours.data[i] - reference[i])));
+      EXPECT_LE(worst, 1e-5) << path << (boxed ? " letterbox" : " resize");
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 2 * 10);
+}
+
+// darknet -> facekit checkpoint -> darknet gives the same bytes.
+TEST(Convert, CheckpointRoundTripIsByteIdentical) {
+  const auto folder = test::shared_dir() / "models" / "yolo-fastest-1.1";
+  const std::string weights = (folder / "yolo-fastest-1.1.weights").string();
+  FACEKIT_REQUIRE_PATH(weights);
+  TempDir dir;
+  const auto model = load_darknet((folder / "yolo-fastest-1.1.cfg").string(), weights);
+  save_darknet_checkpoint(model, dir / "model.pt");
+  const auto restored = load_darknet_checkpoint(dir / "model.pt");
+  EXPECT_EQ(restored.net->def().dialect, Dialect::kAlexeyAB);
+  write_weights(restored.net->save_weights(restored.header), dir / "back.weights");
+  EXPECT_TRUE(test::read_file(dir / "back.weights") == test::read_file(weights));
+  // The parameters carry their Darknet layer in their names.
+  const auto params = restored.net->named_parameters();
+  EXPECT_TRUE(params.contains("convolutional_0.weight"));
+  EXPECT_TRUE(params.contains("convolutional_0.bn.weight"));
+}
+
+}  // namespace
+}  // namespace facekit::darknet

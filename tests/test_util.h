@@ -1,0 +1,76 @@
+// Helpers shared by the tests: where the shared data lives, temporary folders, tensor diffs.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace facekit::test {
+
+namespace fs = std::filesystem;
+
+// ../shared next to the project root (FACEKIT_SHARED_DIR is set by tests/CMakeLists.txt).
+inline fs::path shared_dir() { return fs::path(FACEKIT_SHARED_DIR); }
+
+inline bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && std::string(ci) == "true";
+}
+
+// Skips the test when shared data is missing on a developer machine; fails it under CI=true,
+// where a silent skip would hide a broken set-up.
+#define FACEKIT_REQUIRE_PATH(path)                                                         \
+  do {                                                                                     \
+    if (!std::filesystem::exists(path)) {                                                  \
+      if (::facekit::test::in_ci()) FAIL() << "missing test data: " << (path);             \
+      GTEST_SKIP() << "missing test data: " << (path);                                     \
+    }                                                                                      \
+  } while (0)
+
+// A fresh folder under the build's temporary dir, removed by the destructor.
+class TempDir {
+ public:
+  TempDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = info ? std::string(info->test_suite_name()) + "_" + info->name() : "facekit";
+    for (auto& c : name) {
+      if (c == '/') c = '_';
+    }
+    path_ = fs::temp_directory_path() / ("facekit_test_" + name + "_" + std::to_string(::getpid()));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+inline std::string read_file(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  return buffer.str();
+}
+
+inline void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary);
+  file << text;
+}
+
+// max |a - b| / max |b|: the parity measure of the foundation issue (<= 1e-4 passes).
+inline double relative_max_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  const auto reference = b.to(torch::kFloat64);
+  const double scale = reference.abs().max().item<double>();
+  const double diff = (a.to(torch::kFloat64) - reference).abs().max().item<double>();
+  return scale > 0 ? diff / scale : diff;
+}
+
+}  // namespace facekit::test
