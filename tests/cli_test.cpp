@@ -95,6 +95,7 @@ TEST(Cli, ForwardDumpsMatchAcrossBackends) {
   }
   EXPECT_EQ(load_npy((dir.path() / "torch" / "yolo_121.npy").string()).sizes(), (std::vector<int64_t>{1, 255, 10, 10}));
   EXPECT_NE(torch_run.output.find("person"), std::string::npos) << torch_run.output;
+  EXPECT_NE(torch_run.output.find("threads: 2 LibTorch, 2 OpenCV"), std::string::npos) << torch_run.output;
   // The same detections are printed by both backends.
   const auto detections = [](const std::string& out) { return out.substr(out.find(" detections")); };
   EXPECT_EQ(detections(torch_run.output), detections(darknet_run.output));

@@ -73,6 +73,7 @@ void expect_parity(const NetDef& def, const std::vector<torch::Tensor>& ours, co
     ASSERT_EQ(a.numel(), b.numel()) << what;
     const double diff = relative_max_diff(a.reshape(b.sizes()), b);
     ++compared;
+    std::cout << "  parity " << what << ": relative max diff " << diff << "\n";
     if (diff <= kParityTolerance) return;
     int first_bad = -1;
     for (size_t i = 0; i < ours.size() && first_bad < 0; ++i) {

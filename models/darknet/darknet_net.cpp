@@ -52,11 +52,11 @@ class DarknetBatchNorm : public torch::nn::Module {
                                kTrainBnMomentum, kAlexeyABBnEps, /*cudnn_enabled=*/true);
     }
     const auto denominator = pjreddie_ ? running_var.sqrt() + eps_ : (running_var + eps_).sqrt();
-    const auto scale = weight / denominator;
-    const auto shift = bias - running_mean * scale;
     std::vector<int64_t> shape(x.dim(), 1);
     shape[1] = -1;
-    return torch::addcmul(shift.view(shape), x, scale.view(shape));
+    // Subtract the mean first, as normalize_cpu does: folding it into the shift loses digits
+    // when |mean| is large against the spread (deep nets drift to ~1e-4 from libdarknet).
+    return torch::addcmul(bias.view(shape), x - running_mean.view(shape), (weight / denominator).view(shape));
   }
 
   // File order: scales, rolling mean, rolling variance (biases belong to the owning layer).

@@ -20,6 +20,7 @@ torch::Device apply_runtime_options(const po::variables_map& vm) {
   // LibTorch starts with one intra-op thread in some builds: always set it explicitly.
   at::set_num_threads(threads);
   cv::setNumThreads(threads);
+  std::cerr << "threads: " << at::get_num_threads() << " LibTorch, " << cv::getNumThreads() << " OpenCV\n";
   const std::string device = vm["device"].as<std::string>();
   if (device.rfind("cuda", 0) == 0 && !torch::cuda::is_available()) {
     throw std::runtime_error("--device " + device + ": this LibTorch build has no CUDA device available");

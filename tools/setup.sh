@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package facekit needs to build, test and benchmark. Safe to re-run.
+# Run as root or through sudo.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libtorch-dev libopencv-dev opencv-data darknet
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libopenblas0-pthread   # LibTorch/OpenCV otherwise use the slow reference libblas.so.3
+  python3-torch python3-torchvision python3-onnx python3-opencv python3-numpy   # reference checks
+)
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all ${#packages[@]} packages already installed"
+fi
