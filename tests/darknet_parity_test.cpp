@@ -4,6 +4,8 @@
 
 #include <regex>
 
+#include <opencv2/dnn.hpp>
+
 #include "convert/darknet_torch.h"
 #include "datasets/preprocess.h"
 #include "models/darknet/reference/libdarknet_ref.h"
@@ -209,6 +211,39 @@ TEST(Preprocess, LetterboxAndResizeMatchLibdarknet) {
     }
   }
   EXPECT_GE(checked, 2 * 10);
+}
+
+// libdarknet (pjreddie) lacks AlexeyAB's layers and activations; OpenCV dnn has them. A small
+// cfg using each of them, random weights (BN variances near 1, where the dialects' epsilons agree
+// to 1e-6), compared with OpenCV's readNetFromDarknet.
+TEST(AlexeyABLayers, MatchOpenCvDnn) {
+  const std::string cfg = std::string(FACEKIT_TEST_DATA_DIR) + "/alexeyab_layers.cfg";
+  TempDir dir;
+  auto model = load_darknet(cfg, "", "alexeyab");
+  const NetDef def = model.net->def();  // a copy: `model` is replaced below
+  torch::manual_seed(kSeed);
+  DarknetWeights weights;
+  weights.header = {0, 2, 5, 0};
+  weights.values.resize(static_cast<size_t>(def.num_weight_floats()));
+  auto values = torch::from_blob(weights.values.data(), {def.num_weight_floats()});
+  values.uniform_(-0.5, 0.5);
+  // Layer 0 has BatchNorm: biases, then scales, rolling mean, rolling variance (16 each).
+  values.narrow(0, 16, 16).uniform_(0.5, 1.5);
+  values.narrow(0, 48, 16).uniform_(0.5, 1.5);
+  write_weights(weights, dir / "random.weights");
+  model = load_darknet(cfg, dir / "random.weights", "alexeyab");
+
+  const auto input = torch::rand({1, 3, def.height, def.width});
+  cv::dnn::Net reference = cv::dnn::readNetFromDarknet(cfg, dir / "random.weights");
+  const int shape[] = {1, 3, def.height, def.width};
+  reference.setInput(cv::Mat(4, shape, CV_32F, input.data_ptr<float>()));
+  cv::Mat expected = reference.forward();
+  const auto expected_tensor = torch::from_blob(expected.ptr<float>(), {1, def.layers.back().out.c,
+                                                                       def.layers.back().out.h, def.layers.back().out.w});
+  torch::NoGradGuard no_grad;
+  const double diff = relative_max_diff(model.net->forward(input), expected_tensor);
+  std::cout << "  parity alexeyab_layers.cfg vs OpenCV dnn: relative max diff " << diff << "\n";
+  EXPECT_LE(diff, kParityTolerance);
 }
 
 // darknet -> facekit checkpoint -> darknet gives the same bytes.
