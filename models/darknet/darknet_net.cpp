@@ -83,7 +83,7 @@ class DarknetBatchNorm : public torch::nn::Module {
 
 class ConvolutionalLayer : public DarknetLayer {
  public:
-  explicit ConvolutionalLayer(const LayerDef& def, Dialect dialect) : def_(def) {
+  ConvolutionalLayer(const LayerDef& def, Dialect dialect) : DarknetLayer(def) {
     weight = register_parameter(
         "weight", torch::empty({def.filters, def.in.c / def.groups, def.size, def.size}));
     torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
@@ -115,14 +115,11 @@ class ConvolutionalLayer : public DarknetLayer {
 
   torch::Tensor weight, bias;
   std::shared_ptr<DarknetBatchNorm> bn;
-
- private:
-  LayerDef def_;
 };
 
 class ConnectedLayer : public DarknetLayer {
  public:
-  ConnectedLayer(const LayerDef& def, Dialect dialect) : def_(def) {
+  ConnectedLayer(const LayerDef& def, Dialect dialect) : DarknetLayer(def) {
     const auto inputs = def.in.size();
     weight = register_parameter("weight", torch::empty({def.filters, inputs}));
     torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
@@ -161,14 +158,11 @@ class ConnectedLayer : public DarknetLayer {
 
   torch::Tensor weight, bias;
   std::shared_ptr<DarknetBatchNorm> bn;
-
- private:
-  LayerDef def_;
 };
 
 class BatchnormLayer : public DarknetLayer {
  public:
-  BatchnormLayer(const LayerDef& def, Dialect dialect) {
+  BatchnormLayer(const LayerDef& def, Dialect dialect) : DarknetLayer(def) {
     bn = register_module("bn", std::make_shared<DarknetBatchNorm>(def.in.c, dialect));
   }
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
@@ -183,7 +177,7 @@ class BatchnormLayer : public DarknetLayer {
 // Pads with -inf, `padding` in total and padding/2 before (forward_maxpool_layer's offsets).
 class MaxpoolLayer : public DarknetLayer {
  public:
-  explicit MaxpoolLayer(const LayerDef& def) : def_(def) {}
+  using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
     const int64_t before = def_.padding / 2;
     const int64_t after = def_.padding - before;
@@ -195,13 +189,11 @@ class MaxpoolLayer : public DarknetLayer {
     // Windows over w + padding give (w + padding - size) / stride + 1 outputs, Darknet's formula.
     return torch::max_pool2d(padded, {def_.size, def_.size}, {def_.stride_y, def_.stride_x});
   }
-
- private:
-  LayerDef def_;
 };
 
 class AvgpoolLayer : public DarknetLayer {
  public:
+  using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
     return x.mean({2, 3}, /*keepdim=*/true);
   }
@@ -209,7 +201,7 @@ class AvgpoolLayer : public DarknetLayer {
 
 class RouteLayer : public DarknetLayer {
  public:
-  explicit RouteLayer(const LayerDef& def) : def_(def) {}
+  using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor&, const std::vector<torch::Tensor>& outputs) override {
     std::vector<torch::Tensor> parts;
     for (const int from : def_.inputs) {
@@ -219,16 +211,13 @@ class RouteLayer : public DarknetLayer {
     }
     return parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
   }
-
- private:
-  LayerDef def_;
 };
 
 // shortcut_cpu (src/blas.c): out = alpha * previous + beta * from on the channels both have;
 // when the maps differ in size, the larger one is read (or written) every `stride` pixels.
 class ShortcutLayer : public DarknetLayer {
  public:
-  explicit ShortcutLayer(const LayerDef& def) : def_(def) {}
+  using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& outputs) override {
     const auto& from = outputs[static_cast<size_t>(def_.inputs[0])];
     if (from.sizes() == x.sizes()) {
@@ -245,16 +234,13 @@ class ShortcutLayer : public DarknetLayer {
     sum.index_put_(out_region, def_.alpha * x.index(out_region) + def_.beta * from.index(add_region));
     return apply_activation(sum, def_.activation);
   }
-
- private:
-  LayerDef def_;
 };
 
 // Nearest-neighbour upsampling times `scale`; a negative stride sums stride x stride blocks
 // (upsample_cpu called backwards in forward_upsample_layer).
 class UpsampleLayer : public DarknetLayer {
  public:
-  explicit UpsampleLayer(const LayerDef& def) : def_(def) {}
+  using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
     torch::Tensor y;
     const int64_t s = def_.stride;
@@ -266,9 +252,6 @@ class UpsampleLayer : public DarknetLayer {
     }
     return def_.scale == 1.f ? y : y * def_.scale;
   }
-
- private:
-  LayerDef def_;
 };
 
 // Darknet's reorg moves elements in its own order (reorg_cpu in src/blas.c, called with
@@ -276,7 +259,7 @@ class UpsampleLayer : public DarknetLayer {
 // We compute that index map once and gather with it.
 class ReorgLayer : public DarknetLayer {
  public:
-  explicit ReorgLayer(const LayerDef& def) : def_(def) {
+  explicit ReorgLayer(const LayerDef& def) : DarknetLayer(def) {
     const int w = def.reverse ? def.out.w : def.in.w;
     const int h = def.reverse ? def.out.h : def.in.h;
     const int c = def.reverse ? def.out.c : def.in.c;
@@ -307,7 +290,6 @@ class ReorgLayer : public DarknetLayer {
   }
 
  private:
-  LayerDef def_;
   torch::Tensor index_;
 };
 
@@ -316,7 +298,7 @@ class ReorgLayer : public DarknetLayer {
 // the logistic, so nothing is activated here.
 class YoloLayer : public DarknetLayer {
  public:
-  explicit YoloLayer(const LayerDef& def) : def_(def) {}
+  using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
     const int64_t anchors = static_cast<int64_t>(def_.mask.size());
     const auto p = x.view({x.size(0), anchors, 5 + def_.classes, x.size(2), x.size(3)});
@@ -330,16 +312,13 @@ class YoloLayer : public DarknetLayer {
     if (def_.scale_x_y != 1.f) xy = xy * def_.scale_x_y - 0.5 * (def_.scale_x_y - 1.0);
     return torch::cat({xy, wh, rest}, 2).view_as(x);
   }
-
- private:
-  LayerDef def_;
 };
 
 // forward_region_layer: logistic on x, y and (without background) objectness, softmax over
 // the classes (plus background) per anchor and cell.
 class RegionLayer : public DarknetLayer {
  public:
-  explicit RegionLayer(const LayerDef& def) : def_(def) {}
+  using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
     const int64_t per_anchor = def_.coords + 1 + def_.classes;
     const auto p = x.view({x.size(0), def_.num, per_anchor, x.size(2), x.size(3)});
@@ -350,60 +329,46 @@ class RegionLayer : public DarknetLayer {
     parts.push_back(def_.softmax ? torch::softmax(classes, 2) : classes);
     return torch::cat(parts, 2).view_as(x);
   }
-
- private:
-  LayerDef def_;
 };
 
 class DropoutLayer : public DarknetLayer {
  public:
-  explicit DropoutLayer(const LayerDef& def) : probability_(def.probability) {}
+  using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
-    return is_training() ? torch::dropout(x, probability_, /*train=*/true) : x;
+    return is_training() ? torch::dropout(x, def_.probability, /*train=*/true) : x;
   }
-
- private:
-  double probability_;
 };
 
 // softmax_cpu over `groups` equal slices of the flattened input, divided by the temperature.
 class SoftmaxLayer : public DarknetLayer {
  public:
-  explicit SoftmaxLayer(const LayerDef& def) : def_(def) {}
+  using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
     auto grouped = x.reshape({x.size(0), def_.groups, -1});
     if (def_.temperature != 1.f) grouped = grouped / def_.temperature;
     return torch::softmax(grouped, 2).view_as(x);
   }
-
- private:
-  LayerDef def_;
 };
 
 class SamLayer : public DarknetLayer {
  public:
-  explicit SamLayer(const LayerDef& def) : def_(def) {}
+  using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& outputs) override {
     return apply_activation(x * outputs[static_cast<size_t>(def_.inputs[0])], def_.activation);
   }
-
- private:
-  LayerDef def_;
 };
 
 class ScaleChannelsLayer : public DarknetLayer {
  public:
-  explicit ScaleChannelsLayer(const LayerDef& def) : def_(def) {}
+  using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& outputs) override {
     return apply_activation(outputs[static_cast<size_t>(def_.inputs[0])] * x, def_.activation);
   }
-
- private:
-  LayerDef def_;
 };
 
 class IdentityLayer : public DarknetLayer {
  public:
+  using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override { return x; }
 };
 
@@ -424,7 +389,7 @@ const std::map<LayerType, LayerFactory>& layer_factories() {
       {LayerType::kConnected, with_dialect<ConnectedLayer>()},
       {LayerType::kBatchnorm, with_dialect<BatchnormLayer>()},
       {LayerType::kMaxpool, plain<MaxpoolLayer>()},
-      {LayerType::kAvgpool, [](const LayerDef&, Dialect) { return std::make_shared<AvgpoolLayer>(); }},
+      {LayerType::kAvgpool, plain<AvgpoolLayer>()},
       {LayerType::kRoute, plain<RouteLayer>()},
       {LayerType::kShortcut, plain<ShortcutLayer>()},
       {LayerType::kUpsample, plain<UpsampleLayer>()},
@@ -435,7 +400,7 @@ const std::map<LayerType, LayerFactory>& layer_factories() {
       {LayerType::kSoftmax, plain<SoftmaxLayer>()},
       {LayerType::kSam, plain<SamLayer>()},
       {LayerType::kScaleChannels, plain<ScaleChannelsLayer>()},
-      {LayerType::kCost, [](const LayerDef&, Dialect) { return std::make_shared<IdentityLayer>(); }},
+      {LayerType::kCost, plain<IdentityLayer>()},
   };
   return factories;
 }

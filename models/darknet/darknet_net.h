@@ -16,11 +16,16 @@ namespace facekit::darknet {
 // One Darknet layer. `outputs` holds every earlier layer's output (for route, shortcut, sam...).
 class DarknetLayer : public torch::nn::Module {
  public:
+  explicit DarknetLayer(LayerDef def) : def_(std::move(def)) {}
   virtual torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>& outputs) = 0;
   // Copies this layer's values from a .weights array starting at `values`, in Darknet's order;
   // returns how many floats it read. Layers without weights read nothing.
   virtual size_t load_weights(const float* /*values*/, bool /*transposed*/) { return 0; }
   virtual void save_weights(std::vector<float>* /*values*/, bool /*transposed*/) const {}
+  const LayerDef& def() const { return def_; }
+
+ protected:
+  LayerDef def_;
 };
 
 class DarknetNetImpl : public torch::nn::Module {
