@@ -9,6 +9,7 @@
 #include "convert/darknet_torch.h"
 #include "datasets/preprocess.h"
 #include "models/darknet/reference/libdarknet_ref.h"
+#include "tests/darknet_cases.h"
 #include "tests/test_util.h"
 
 namespace facekit::darknet {
@@ -16,53 +17,6 @@ namespace {
 
 using test::relative_max_diff;
 using test::TempDir;
-
-constexpr double kParityTolerance = 1e-4;  // max |diff| <= 1e-4 x max |reference|
-constexpr unsigned kSeed = 20261128;
-const char* const kDarknetCfgDir = "/usr/share/darknet/cfg";
-
-struct ParityCase {
-  std::string cfg;  // file in /usr/share/darknet/cfg
-  int width, height;  // smaller than the cfg's own to keep CI quick; the layers are the same
-};
-
-std::ostream& operator<<(std::ostream& out, const ParityCase& c) {
-  return out << c.cfg << "@" << c.width << "x" << c.height;
-}
-
-// The cfg with batch=1, subdivisions=1 and the test's input size, for both implementations.
-std::string rewrite_net_section(const std::string& text, int width, int height) {
-  std::string out = std::regex_replace(text, std::regex("^(batch|subdivisions|width|height)\\s*=.*$"), "#$&");
-  out = std::regex_replace(out, std::regex("\\[net\\]|\\[network\\]"),
-                           "$&\nbatch=1\nsubdivisions=1\nwidth=" + std::to_string(width) +
-                               "\nheight=" + std::to_string(height),
-                           std::regex_constants::format_first_only);
-  return out;
-}
-
-struct ReferenceRun {
-  std::vector<torch::Tensor> outputs;  // every layer's output from libdarknet
-};
-
-ReferenceRun run_libdarknet(const std::string& cfg, const std::string& weights, const torch::Tensor& input,
-                            bool randomize_and_save) {
-  fk_darknet* net = fk_darknet_load(cfg.c_str(), randomize_and_save ? nullptr : weights.c_str());
-  EXPECT_NE(net, nullptr);
-  if (randomize_and_save) {
-    fk_darknet_randomize(net, kSeed);
-    EXPECT_EQ(fk_darknet_save_weights(net, weights.c_str()), 0);
-  }
-  const auto contiguous = input.contiguous();
-  fk_darknet_forward(net, contiguous.data_ptr<float>());
-  ReferenceRun run;
-  for (int i = 0; i < fk_darknet_num_layers(net); ++i) {
-    int c = 0, h = 0, w = 0;
-    const float* data = fk_darknet_layer_output(net, i, &c, &h, &w);
-    run.outputs.push_back(torch::from_blob(const_cast<float*>(data), {1, c, h, w}).clone());
-  }
-  fk_darknet_free(net);
-  return run;
-}
 
 // Compares every yolo/region head (its input and its output) and the final output; on failure
 // names the first layer that diverges, which is where to look.
@@ -102,51 +56,43 @@ class DarknetCfgParity : public ::testing::TestWithParam<ParityCase> {};
 
 TEST_P(DarknetCfgParity, ForwardMatchesLibdarknet) {
   const ParityCase& c = GetParam();
-  const std::string original = std::string(kDarknetCfgDir) + "/" + c.cfg;
-  FACEKIT_REQUIRE_PATH(original);
+  FACEKIT_REQUIRE_PATH(std::string(kDarknetCfgDir) + "/" + c.cfg);
   TempDir dir;
-  const std::string cfg = dir / c.cfg;
-  test::write_file(cfg, rewrite_net_section(test::read_file(original), c.width, c.height));
-  // facekit parses first: libdarknet exits the process on some cfgs it cannot handle.
-  ASSERT_NO_THROW(load_darknet(cfg, "", "pjreddie"));
-  const std::string weights = dir / "random.weights";
   torch::manual_seed(kSeed);
   const auto input = torch::rand({1, 3, c.height, c.width});
-  const ReferenceRun reference = run_libdarknet(cfg, weights, input, /*randomize_and_save=*/true);
+  std::string cfg, weights;
+  const ReferenceRun reference = reference_for_case(c, dir, input, &cfg, &weights);
   auto model = load_darknet(cfg, weights, "pjreddie");
   torch::NoGradGuard no_grad;
   expect_parity(model.net->def(), model.net->forward_all(input), reference);
 }
 
-// Detection and classification cfgs shipped with Debian's darknet that facekit supports.
-// Refused (see README): yolov1*, t1.test ([detection], [local]), yolo9000 and darknet9000
-// (tree softmax), go ([reorg] extra),
-// vgg-16 and strided ([crop]), rnn, gru (recurrent).
 INSTANTIATE_TEST_SUITE_P(
     DebianCfgs, DarknetCfgParity,
-    ::testing::Values(ParityCase{"yolov3-tiny.cfg", 416, 416}, ParityCase{"yolov2-tiny.cfg", 288, 160},
-                      ParityCase{"yolov2-tiny-voc.cfg", 224, 224}, ParityCase{"yolov2.cfg", 160, 160},
-                      ParityCase{"yolov2-voc.cfg", 160, 224}, ParityCase{"yolov3.cfg", 160, 160},
-                      ParityCase{"yolov3-spp.cfg", 160, 160}, ParityCase{"yolov3-voc.cfg", 160, 128},
-                      ParityCase{"yolov3-openimages.cfg", 128, 128}, ParityCase{"darknet19.cfg", 128, 128},
-                      ParityCase{"darknet19_448.cfg", 96, 96}, ParityCase{"darknet53.cfg", 128, 128},
-                      ParityCase{"darknet53_448.cfg", 96, 96}, ParityCase{"darknet.cfg", 128, 128},
-                      ParityCase{"resnet18.cfg", 96, 96},
-                      ParityCase{"resnet34.cfg", 96, 96}, ParityCase{"resnet50.cfg", 96, 96},
-                      ParityCase{"resnet101.cfg", 64, 64}, ParityCase{"resnet152.cfg", 64, 64},
-                      ParityCase{"resnext50.cfg", 64, 64}, ParityCase{"densenet201.cfg", 64, 64},
-                      ParityCase{"tiny.cfg", 128, 128}, ParityCase{"extraction.cfg", 128, 128},
-                      ParityCase{"extraction.conv.cfg", 128, 128}, ParityCase{"alexnet.cfg", 227, 227},
-                      ParityCase{"cifar.cfg", 32, 32},
-                      ParityCase{"vgg-conv.cfg", 64, 64}, ParityCase{"jnet-conv.cfg", 64, 64},
-                      ParityCase{"writing.cfg", 64, 64}),
-    [](const auto& info) {
-      std::string name = info.param.cfg.substr(0, info.param.cfg.size() - 4);
-      for (auto& ch : name) {
-        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-      }
-      return name;
-    });
+    ::testing::ValuesIn(kDebianParityCases),
+    parity_case_name);
+
+// Layers and options no Debian cfg uses, every layer compared (tests/data/pjreddie_layers.cfg).
+TEST(DarknetLayerParity, EveryLayerOfTheSyntheticCfgMatchesLibdarknet) {
+  const std::string source = std::string(FACEKIT_TEST_DATA_DIR) + "/pjreddie_layers.cfg";
+  TempDir dir;
+  const std::string weights = dir / "random.weights";
+  torch::manual_seed(kSeed);
+  const auto input = torch::rand({1, 3, 32, 32});
+  const ReferenceRun reference = run_libdarknet(source, weights, input, /*randomize_and_save=*/true);
+  auto model = load_darknet(source, weights, "pjreddie");
+  torch::NoGradGuard no_grad;
+  const auto ours = model.net->forward_all(input);
+  ASSERT_EQ(ours.size(), reference.outputs.size());
+  for (size_t i = 0; i < ours.size(); ++i) {
+    const auto& expected = reference.outputs[i];
+    ASSERT_EQ(ours[i].numel(), expected.numel()) << "layer " << i;
+    const double diff = relative_max_diff(ours[i].reshape(expected.sizes()), expected);
+    std::cout << "  layer " << i << " " << layer_type_name(model.net->def().layers[i].type) << ": relative max diff "
+              << diff << "\n";
+    EXPECT_LE(diff, kParityTolerance) << "layer " << i;
+  }
+}
 
 TEST(DarknetCfgRefusal, UnsupportedCfgsAreRefusedWithAReason) {
   for (const char* name : {"yolov1.cfg", "yolo9000.cfg", "vgg-16.cfg", "darknet9000.cfg", "gru.cfg"}) {

@@ -25,3 +25,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "setup: all ${#packages[@]} packages already installed"
 fi
+
+# ONNX Runtime, the reference runtime of the ONNX tests: the npm package onnxruntime-node
+# (its prebuilt library ships inside the package; --ignore-scripts skips optional downloads).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+ort_dir="$(cd "$(dirname "$0")" && pwd)/ort"
+if [ ! -f "$ort_dir/node_modules/onnxruntime-node/package.json" ]; then
+  echo "setup: installing onnxruntime-node into $ort_dir"
+  (cd "$ort_dir" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi

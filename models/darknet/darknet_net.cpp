@@ -254,43 +254,25 @@ class UpsampleLayer : public DarknetLayer {
   }
 };
 
-// Darknet's reorg moves elements in its own order (reorg_cpu in src/blas.c, called with
-// forward=0 by forward_reorg_layer): it reads the input as if it were (c / s^2, h*s, w*s).
-// We compute that index map once and gather with it.
+// Darknet's reorg moves elements in its own order (reorg_cpu in src/blas.c; forward_reorg_layer
+// calls it with the input's w, h, c and forward=0, or forward=1 when reversing). Written out,
+// forward=0 reads the input as X of shape (c / s^2, h*s, w*s) and sets
+// out[(dy*s + dx)*c/s^2 + c2][j][i] = X[c2][j*s + dy][i*s + dx]: a reshape, a transpose and a
+// reshape. forward=1 is its inverse.
+torch::Tensor darknet_reorg(const torch::Tensor& x, int64_t s, bool reverse) {
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  if (!reverse) {
+    return x.reshape({n, c / (s * s), h, s, w, s}).permute({0, 3, 5, 1, 2, 4}).reshape({n, c * s * s, h / s, w / s});
+  }
+  return x.reshape({n, s, s, c / (s * s), h, w}).permute({0, 3, 4, 1, 5, 2}).reshape({n, c / (s * s), h * s, w * s});
+}
+
 class ReorgLayer : public DarknetLayer {
  public:
-  explicit ReorgLayer(const LayerDef& def) : DarknetLayer(def) {
-    const int w = def.reverse ? def.out.w : def.in.w;
-    const int h = def.reverse ? def.out.h : def.in.h;
-    const int c = def.reverse ? def.out.c : def.in.c;
-    const int s = def.stride;
-    const int out_c = c / (s * s);
-    auto map = torch::empty({static_cast<int64_t>(c) * h * w}, torch::kLong);
-    auto* m = map.data_ptr<int64_t>();
-    for (int k = 0; k < c; ++k) {
-      for (int j = 0; j < h; ++j) {
-        for (int i = 0; i < w; ++i) {
-          const int64_t in_index = i + w * (j + static_cast<int64_t>(h) * k);
-          const int c2 = k % out_c;
-          const int offset = k / out_c;
-          const int w2 = i * s + offset % s;
-          const int h2 = j * s + offset / s;
-          m[in_index] = w2 + static_cast<int64_t>(w) * s * (h2 + static_cast<int64_t>(h) * s * c2);
-        }
-      }
-    }
-    // Forward: out[in_index] = x[out_index]; reverse: out[out_index] = x[in_index].
-    index_ = def.reverse ? torch::argsort(map) : map;
-  }
-
+  using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
-    if (index_.device() != x.device()) index_ = index_.to(x.device());
-    const auto flat = x.reshape({x.size(0), -1});
-    return flat.index_select(1, index_).view({x.size(0), def_.out.c, def_.out.h, def_.out.w});
+    return darknet_reorg(x, def_.stride, def_.reverse);
   }
-
- private:
-  torch::Tensor index_;
 };
 
 // forward_yolo_layer: per anchor, logistic on x, y, objectness and classes; AlexeyAB's

@@ -6,84 +6,102 @@
 namespace facekit::darknet {
 namespace {
 
-struct Candidate {
-  float cx, cy, w, h;  // network-input pixels
-  float objectness;
-  std::vector<float> class_probs;
-};
-
-// A head's output viewed as (anchors, entries, h, w) on the CPU.
-torch::Tensor head_view(const torch::Tensor& output, int64_t item, int64_t anchors) {
-  const auto x = output[item].detach().to(torch::kCPU, torch::kFloat32).contiguous();
-  return x.view({anchors, -1, x.size(1), x.size(2)});
+// A head's output (batch item) as rows: (anchors * h * w, entries), anchor-major.
+torch::Tensor head_rows(const torch::Tensor& output, int64_t item, int64_t anchors) {
+  const auto x = output[item].detach().to(torch::kCPU, torch::kFloat32);
+  const int64_t h = x.size(1), w = x.size(2);
+  return x.view({anchors, -1, h, w}).permute({0, 2, 3, 1}).reshape({anchors * h * w, -1});
 }
 
-void decode_yolo(const LayerDef& l, const torch::Tensor& output, int64_t item, int net_w, int net_h,
-                 std::vector<Candidate>* out) {
-  const int64_t anchors = static_cast<int64_t>(l.mask.size());
-  const auto p = head_view(output, item, anchors);
-  const auto a = p.accessor<float, 4>();
-  const int64_t gh = p.size(2), gw = p.size(3);
+// Column (i) and row (j) of every row of head_rows.
+std::pair<torch::Tensor, torch::Tensor> cell_indices(int64_t anchors, int64_t h, int64_t w) {
+  const auto i = torch::arange(w, torch::kFloat32).repeat({anchors * h});
+  const auto j = torch::arange(h, torch::kFloat32).repeat_interleave(w).repeat({anchors});
+  return {i, j};
+}
+
+// Anchor (w, h) of every row, in the units the layer stores them.
+torch::Tensor anchor_sizes(const LayerDef& l, int64_t anchors, int64_t cells) {
+  auto sizes = torch::empty({anchors, 2});
   for (int64_t n = 0; n < anchors; ++n) {
-    const float anchor_w = l.anchors[2 * l.mask[n]], anchor_h = l.anchors[2 * l.mask[n] + 1];
-    for (int64_t j = 0; j < gh; ++j) {
-      for (int64_t i = 0; i < gw; ++i) {
-        Candidate c;
-        c.objectness = a[n][4][j][i];
-        c.cx = (i + a[n][0][j][i]) * net_w / gw;
-        c.cy = (j + a[n][1][j][i]) * net_h / gh;
-        if (l.new_coords) {  // AlexeyAB: w = 4 t^2 anchor, no exp
-          c.w = a[n][2][j][i] * a[n][2][j][i] * 4 * anchor_w;
-          c.h = a[n][3][j][i] * a[n][3][j][i] * 4 * anchor_h;
-        } else {
-          c.w = std::exp(a[n][2][j][i]) * anchor_w;
-          c.h = std::exp(a[n][3][j][i]) * anchor_h;
-        }
-        for (int k = 0; k < l.classes; ++k) c.class_probs.push_back(a[n][5 + k][j][i]);
-        out->push_back(std::move(c));
-      }
-    }
+    const int a = l.type == LayerType::kYolo ? l.mask[static_cast<size_t>(n)] : static_cast<int>(n);
+    sizes[n][0] = l.anchors[static_cast<size_t>(2 * a)];
+    sizes[n][1] = l.anchors[static_cast<size_t>(2 * a + 1)];
   }
+  return sizes.repeat_interleave(cells, 0);
 }
 
-// Region anchors are in grid cells, not pixels (get_region_box).
-void decode_region(const LayerDef& l, const torch::Tensor& output, int64_t item, int net_w, int net_h,
-                   std::vector<Candidate>* out) {
-  const auto p = head_view(output, item, l.num);
-  const auto a = p.accessor<float, 4>();
-  const int64_t gh = p.size(2), gw = p.size(3);
-  const int class_start = l.coords + (l.background ? 0 : 1);
-  for (int64_t n = 0; n < l.num; ++n) {
-    for (int64_t j = 0; j < gh; ++j) {
-      for (int64_t i = 0; i < gw; ++i) {
-        Candidate c;
-        c.objectness = l.background ? 1.f : a[n][l.coords][j][i];
-        c.cx = (i + a[n][0][j][i]) * net_w / gw;
-        c.cy = (j + a[n][1][j][i]) * net_h / gh;
-        c.w = std::exp(a[n][2][j][i]) * l.anchors[2 * n] * net_w / gw;
-        c.h = std::exp(a[n][3][j][i]) * l.anchors[2 * n + 1] * net_h / gh;
-        for (int k = 0; k < l.classes; ++k) c.class_probs.push_back(a[n][class_start + k][j][i]);
-        out->push_back(std::move(c));
-      }
-    }
-  }
+// get_yolo_box: centre (i + x) / grid, size exp(t) * anchor (or 4 t^2 anchor with new_coords),
+// anchors in input pixels; get_region_box: the same with anchors in grid cells.
+Candidates decode_head(const LayerDef& l, const torch::Tensor& output, int64_t item, int net_w, int net_h) {
+  const bool region = l.type == LayerType::kRegion;
+  const int64_t anchors = region ? l.num : static_cast<int64_t>(l.mask.size());
+  const int64_t h = l.out.h, w = l.out.w;
+  const auto rows = head_rows(output, item, anchors);
+  const auto [i, j] = cell_indices(anchors, h, w);
+  auto sizes = anchor_sizes(l, anchors, h * w);
+  if (region) sizes = sizes * torch::tensor({static_cast<float>(net_w) / w, static_cast<float>(net_h) / h});
+  const auto cx = (i + rows.select(1, 0)) * (static_cast<float>(net_w) / w);
+  const auto cy = (j + rows.select(1, 1)) * (static_cast<float>(net_h) / h);
+  const auto t = rows.narrow(1, 2, 2);
+  const auto size = (l.new_coords ? t * t * 4 : t.exp()) * sizes;
+  const int64_t obj_at = region ? l.coords : 4;
+  const int64_t class_at = region ? l.coords + (l.background ? 0 : 1) : 5;
+  const auto objectness = (region && l.background) ? torch::ones({rows.size(0), 1}) : rows.narrow(1, obj_at, 1);
+  Candidates c;
+  c.boxes = torch::stack({cx - size.select(1, 0) / 2, cy - size.select(1, 1) / 2, cx + size.select(1, 0) / 2,
+                          cy + size.select(1, 1) / 2},
+                         1);
+  c.scores = objectness * rows.narrow(1, class_at, l.classes);
+  return c;
 }
 
-// correct_yolo_boxes: undo the letterbox offset and scale.
-Detection to_image(const Candidate& c, const LetterboxGeometry& g, int class_id, float score) {
+// correct_yolo_boxes: undo the letterbox offset and scale, clipped to the image.
+Detection to_image(Detection d, const LetterboxGeometry& g) {
   const float sx = static_cast<float>(g.image_w) / g.resized_w;
   const float sy = static_cast<float>(g.image_h) / g.resized_h;
-  Detection d;
-  d.x1 = std::clamp((c.cx - c.w / 2 - g.offset_x) * sx, 0.f, static_cast<float>(g.image_w));
-  d.y1 = std::clamp((c.cy - c.h / 2 - g.offset_y) * sy, 0.f, static_cast<float>(g.image_h));
-  d.x2 = std::clamp((c.cx + c.w / 2 - g.offset_x) * sx, 0.f, static_cast<float>(g.image_w));
-  d.y2 = std::clamp((c.cy + c.h / 2 - g.offset_y) * sy, 0.f, static_cast<float>(g.image_h));
-  d.score = score;
-  d.class_id = class_id;
+  const float max_x = static_cast<float>(g.image_w), max_y = static_cast<float>(g.image_h);
+  d.x1 = std::clamp((d.x1 - g.offset_x) * sx, 0.f, max_x);
+  d.y1 = std::clamp((d.y1 - g.offset_y) * sy, 0.f, max_y);
+  d.x2 = std::clamp((d.x2 - g.offset_x) * sx, 0.f, max_x);
+  d.y2 = std::clamp((d.y2 - g.offset_y) * sy, 0.f, max_y);
   return d;
 }
 
 }  // namespace
+
+Candidates decode_candidates(const NetDef& net, const std::vector<torch::Tensor>& outputs, int64_t item) {
+  std::vector<torch::Tensor> boxes, scores;
+  for (const auto& layer : net.layers) {
+    if (layer.type != LayerType::kYolo && layer.type != LayerType::kRegion) continue;
+    const auto head = decode_head(layer, outputs[static_cast<size_t>(layer.index)], item, net.width, net.height);
+    boxes.push_back(head.boxes);
+    scores.push_back(head.scores);
+  }
+  if (boxes.empty()) return {torch::empty({0, 4}), torch::empty({0, 0})};
+  return {torch::cat(boxes), torch::cat(scores)};
+}
+
+std::vector<Detection> select_detections(const Candidates& candidates, float conf_thresh, float iou_thresh,
+                                         const LetterboxGeometry* geometry) {
+  std::vector<Detection> detections;
+  const auto kept = (candidates.scores >= conf_thresh).nonzero();
+  const auto boxes = candidates.boxes.accessor<float, 2>();
+  const auto scores = candidates.scores.accessor<float, 2>();
+  const auto index = kept.accessor<int64_t, 2>();
+  for (int64_t r = 0; r < kept.size(0); ++r) {
+    const int64_t k = index[r][0], c = index[r][1];
+    Detection d{boxes[k][0], boxes[k][1], boxes[k][2], boxes[k][3], scores[k][c], static_cast<int>(c)};
+    detections.push_back(geometry ? to_image(d, *geometry) : d);
+  }
+  return non_max_suppression(std::move(detections), iou_thresh);
+}
+
+std::vector<Detection> decode_detections(const NetDef& net, const std::vector<torch::Tensor>& outputs,
+                                         const LetterboxGeometry& geometry, float conf_thresh,
+                                         float iou_thresh, int64_t item) {
+  return select_detections(decode_candidates(net, outputs, item), conf_thresh, iou_thresh, &geometry);
+}
 
 float box_iou(const Detection& a, const Detection& b) {
   const float iw = std::max(0.f, std::min(a.x2, b.x2) - std::max(a.x1, b.x1));
@@ -104,26 +122,6 @@ std::vector<Detection> non_max_suppression(std::vector<Detection> detections, fl
     if (!overlaps) kept.push_back(d);
   }
   return kept;
-}
-
-std::vector<Detection> decode_detections(const NetDef& net, const std::vector<torch::Tensor>& outputs,
-                                         const LetterboxGeometry& geometry, float conf_thresh,
-                                         float iou_thresh, int64_t item) {
-  std::vector<Candidate> candidates;
-  for (const auto& layer : net.layers) {
-    const auto& output = outputs[static_cast<size_t>(layer.index)];
-    if (layer.type == LayerType::kYolo) decode_yolo(layer, output, item, net.width, net.height, &candidates);
-    if (layer.type == LayerType::kRegion) decode_region(layer, output, item, net.width, net.height, &candidates);
-  }
-  std::vector<Detection> detections;
-  for (const auto& c : candidates) {
-    if (c.objectness < conf_thresh) continue;
-    for (size_t k = 0; k < c.class_probs.size(); ++k) {
-      const float score = c.objectness * c.class_probs[k];
-      if (score >= conf_thresh) detections.push_back(to_image(c, geometry, static_cast<int>(k), score));
-    }
-  }
-  return non_max_suppression(std::move(detections), iou_thresh);
 }
 
 }  // namespace facekit::darknet

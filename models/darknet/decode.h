@@ -12,14 +12,25 @@
 namespace facekit::darknet {
 
 struct Detection {
-  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // pixels of the original image
+  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // pixels
   float score = 0;                        // objectness x class probability
   int class_id = 0;
 };
 
-// Decodes every yolo and region layer of `net` from the per-layer outputs of
-// DarknetNet::forward_all (batch index `item`), keeps boxes whose score is at least
-// `conf_thresh`, maps them to the original image and applies NMS at `iou_thresh`.
+// Every candidate box of every yolo/region head, before any threshold, in network-input
+// pixels: boxes (K, 4) as x1 y1 x2 y2 and scores (K, C) = objectness x class probability.
+// K runs over heads, anchors, rows, columns in that order (as the ONNX export's `boxes`).
+struct Candidates {
+  torch::Tensor boxes, scores;
+};
+Candidates decode_candidates(const NetDef& net, const std::vector<torch::Tensor>& outputs, int64_t item = 0);
+
+// Candidates with a score of at least `conf_thresh`, per class, after NMS at `iou_thresh`.
+// Without a geometry the boxes stay in input pixels (and are not clipped).
+std::vector<Detection> select_detections(const Candidates& candidates, float conf_thresh, float iou_thresh,
+                                         const LetterboxGeometry* geometry = nullptr);
+
+// decode_candidates + select_detections, boxes mapped to the original image.
 std::vector<Detection> decode_detections(const NetDef& net, const std::vector<torch::Tensor>& outputs,
                                          const LetterboxGeometry& geometry, float conf_thresh,
                                          float iou_thresh, int64_t item = 0);

@@ -1,7 +1,10 @@
 // `facekit convert darknet2torch|torch2darknet`: a Darknet model to a facekit LibTorch
 // checkpoint and back; the round trip gives the original .weights byte for byte.
+#include <chrono>
+#include <fstream>
 #include <iostream>
 
+#include "convert/darknet_onnx.h"
 #include "convert/darknet_torch.h"
 #include "datasets/atomic_file.h"
 #include "models/darknet/weights.h"
@@ -53,12 +56,87 @@ int run_torch2darknet(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+// "416x320" -> {416, 320}
+std::pair<int, int> parse_size(const std::string& text) {
+  const auto x = text.find('x');
+  try {
+    if (x == std::string::npos) throw std::invalid_argument(text);
+    return {std::stoi(text.substr(0, x)), std::stoi(text.substr(x + 1))};
+  } catch (const std::exception&) {
+    throw UsageError("--input-size must look like 416x416, got '" + text + "'");
+  }
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  if (path.empty()) return lines;
+  std::ifstream file(path);
+  if (!file) throw std::runtime_error(path + ": cannot open names file");
+  for (std::string line; std::getline(file, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+int run_darknet2onnx(const std::vector<std::string>& args) {
+  po::options_description options("facekit convert darknet2onnx");
+  options.add_options()
+      ("cfg", po::value<std::string>()->required(), "Darknet .cfg")
+      ("weights", po::value<std::string>()->required(), "Darknet .weights")
+      ("output,o", po::value<std::string>()->required(), ".onnx to write")
+      ("opset", po::value<int>()->default_value(13), "ONNX opset, 11 to 17")
+      ("batch", po::value<int>()->default_value(1), "fixed batch size")
+      ("dynamic-batch", po::bool_switch(), "batch dimension left free ('batch')")
+      ("input-size", po::value<std::string>()->default_value(""), "WxH (default: the cfg's)")
+      ("fp16", po::bool_switch(), "float16 weights and compute (inputs/outputs stay float32)")
+      ("no-fold-bn", po::bool_switch(), "keep BatchNormalization nodes instead of folding them")
+      ("decode", po::bool_switch(), "output boxes (N, K, 4) and scores (N, K, C)")
+      ("nms", po::bool_switch(), "NonMaxSuppression in the graph; output detections (M, 7)")
+      ("conf-thresh", po::value<float>()->default_value(0.25f), "NMS score threshold")
+      ("iou-thresh", po::value<float>()->default_value(0.45f), "NMS IoU threshold")
+      ("max-detections", po::value<int>()->default_value(100), "NMS: at most this many per class and image")
+      ("names", po::value<std::string>()->default_value(""), "class names, one per line (stored as metadata)")
+      ("dialect", po::value<std::string>()->default_value("auto"), "auto, pjreddie or alexeyab");
+  const std::string usage = "usage: facekit convert darknet2onnx --cfg C --weights W -o M.onnx [options]";
+  po::variables_map vm;
+  if (!parse_options(args, options, usage, &vm)) return kExitOk;
+  int width = 0, height = 0;
+  if (!vm["input-size"].as<std::string>().empty()) std::tie(width, height) = parse_size(vm["input-size"].as<std::string>());
+  const auto start = std::chrono::steady_clock::now();
+  auto model = darknet::load_darknet(vm["cfg"].as<std::string>(), vm["weights"].as<std::string>(),
+                                     vm["dialect"].as<std::string>(), width, height);
+  darknet::OnnxExportOptions export_options;
+  export_options.opset = vm["opset"].as<int>();
+  export_options.batch = vm["batch"].as<int>();
+  export_options.dynamic_batch = vm["dynamic-batch"].as<bool>();
+  export_options.fp16 = vm["fp16"].as<bool>();
+  export_options.fold_bn = !vm["no-fold-bn"].as<bool>();
+  export_options.nms = vm["nms"].as<bool>();
+  export_options.decode = vm["decode"].as<bool>() || export_options.nms;
+  export_options.conf_thresh = vm["conf-thresh"].as<float>();
+  export_options.iou_thresh = vm["iou-thresh"].as<float>();
+  export_options.max_detections = vm["max-detections"].as<int>();
+  export_options.class_names = read_lines(vm["names"].as<std::string>());
+  const std::string output = vm["output"].as<std::string>();
+  darknet::export_darknet_onnx(*model.net, export_options, output);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto& def = model.net->def();
+  std::cout << "wrote " << output << " in " << seconds << " s: opset " << export_options.opset << ", input (" 
+            << (export_options.dynamic_batch ? "batch" : std::to_string(export_options.batch)) << ", 3, " << def.height
+            << ", " << def.width << ") RGB in [0, 1], " << (def.letterbox ? "letterboxed" : "stretched") << ", "
+            << (export_options.nms ? "detections (M, 7)" : export_options.decode ? "boxes + scores" : "raw head inputs")
+            << (export_options.fp16 ? ", float16" : "") << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<Command> convert_commands() {
   return {
       {"darknet2torch", "Darknet cfg + weights -> facekit LibTorch checkpoint", run_darknet2torch},
       {"torch2darknet", "facekit checkpoint -> Darknet .weights", run_torch2darknet},
+      {"darknet2onnx", "Darknet cfg + weights -> ONNX (raw heads, decoded boxes or NMS)", run_darknet2onnx},
   };
 }
 

@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
       {"darknet", "Darknet networks in LibTorch: info, forward", [](const auto& args) {
          return dispatch("facekit darknet", darknet_commands(), args);
        }},
-      {"convert", "convert models: darknet2torch, torch2darknet", [](const auto& args) {
+      {"convert", "convert models: darknet2torch, torch2darknet, darknet2onnx", [](const auto& args) {
          return dispatch("facekit convert", convert_commands(), args);
        }},
   };

@@ -10,6 +10,10 @@
  * (forward_batchnorm_layer); starting from 0, one pass leaves .01 times the statistic. */
 #define BN_ROLLING_RATE 0.01f
 #define MIN_VARIANCE 1e-2f
+/* The layer that feeds a classifier's softmax gets weights this much smaller: a random net's
+ * logits are otherwise so large that the softmax saturates and turns 1e-7 differences in the
+ * logits into 1e-4 differences in the probabilities. */
+#define LOGIT_SCALE 0.01f
 
 struct fk_darknet {
   network* net;
@@ -63,7 +67,20 @@ static void randomize_layer(layer* l) {
   if (l->batch_normalize) randomize_bn(l, outputs);
 }
 
+/* pjreddie's make_batchnorm_layer does not allocate the buffers its own training-mode forward
+ * writes (a standalone [batchnorm] crashes in copy_cpu); give them before calibrating. */
+static void allocate_batchnorm_buffers(layer* l) {
+  const size_t outputs = (size_t)l->outputs * (size_t)l->batch;
+  if (!l->x) l->x = (float*)calloc(outputs, sizeof(float));
+  if (!l->x_norm) l->x_norm = (float*)calloc(outputs, sizeof(float));
+  if (!l->mean) l->mean = (float*)calloc((size_t)l->out_c, sizeof(float));
+  if (!l->variance) l->variance = (float*)calloc((size_t)l->out_c, sizeof(float));
+}
+
 static void calibrate_batchnorm(network* net) {
+  for (int i = 0; i < net->n; ++i) {
+    if (net->layers[i].type == BATCHNORM) allocate_batchnorm_buffers(&net->layers[i]);
+  }
   float* input = (float*)calloc((size_t)net->inputs, sizeof(float));
   for (int i = 0; i < net->inputs; ++i) input[i] = uniform(0.f, 1.f);
   net->input = input;
@@ -81,7 +98,8 @@ static void calibrate_batchnorm(network* net) {
     for (int k = 0; k < channels; ++k) {
       l->rolling_mean[k] /= BN_ROLLING_RATE;
       l->rolling_variance[k] /= BN_ROLLING_RATE;
-      if (!(l->rolling_variance[k] >= MIN_VARIANCE)) l->rolling_variance[k] = MIN_VARIANCE;
+      /* a 1x1 output at batch 1 has no variance (Darknet divides by 0) */
+      if (!(l->rolling_variance[k] >= MIN_VARIANCE) || !isfinite(l->rolling_variance[k])) l->rolling_variance[k] = 1.f;
       if (!isfinite(l->rolling_mean[k])) l->rolling_mean[k] = 0.f;
     }
   }
@@ -91,10 +109,27 @@ static void calibrate_batchnorm(network* net) {
   net->truth = 0;
 }
 
+static void tame_logits(network* net) {
+  int last = net->n - 1;
+  while (last > 0 && net->layers[last].type == COST) --last;
+  if (net->layers[last].type != SOFTMAX) return;
+  for (int i = last; i >= 0; --i) {
+    layer* l = &net->layers[i];
+    if (l->type != CONVOLUTIONAL && l->type != CONNECTED) continue;
+    if (l->batch_normalize) return;
+    const int weights = l->type == CONVOLUTIONAL ? l->nweights : l->inputs * l->outputs;
+    const int outputs = l->type == CONVOLUTIONAL ? l->n : l->outputs;
+    for (int k = 0; k < weights; ++k) l->weights[k] *= LOGIT_SCALE;
+    for (int k = 0; k < outputs; ++k) l->biases[k] *= LOGIT_SCALE;
+    return;
+  }
+}
+
 void fk_darknet_randomize(fk_darknet* handle, unsigned seed) {
   srand(seed);
   network* net = handle->net;
   for (int i = 0; i < net->n; ++i) randomize_layer(&net->layers[i]);
+  tame_logits(net);
   calibrate_batchnorm(net);
 }
 
