@@ -40,13 +40,12 @@ class GraphBuilder {
 
   // A float initializer in the graph's compute type.
   std::string weights(const std::string& name, const torch::Tensor& values) {
-    const auto cpu = values.detach().to(torch::kCPU).contiguous();
+    const auto typed = values.detach().to(torch::kCPU, fp16_ ? torch::kHalf : torch::kFloat32).contiguous();
     TensorProto* t = graph_->add_initializer();
     t->set_name(name);
-    for (const auto d : cpu.sizes()) t->add_dims(d);
+    for (const auto d : typed.sizes()) t->add_dims(d);
     t->set_data_type(float_type());
-    const auto typed = cpu.to(fp16_ ? torch::kHalf : torch::kFloat32).contiguous();
-    t->set_raw_data(std::string(static_cast<const char*>(typed.data_ptr()), typed.nbytes()));
+    t->mutable_raw_data()->assign(static_cast<const char*>(typed.data_ptr()), typed.nbytes());
     return name;
   }
   std::string scalar(const std::string& name, float value) { return weights(name, torch::tensor(value)); }
@@ -225,7 +224,7 @@ class DarknetOnnxExporter {
   torch::Tensor param(const std::string& name) const {
     const auto it = params_.find(prefix_ + "." + name);
     if (it == params_.end()) throw std::runtime_error("missing parameter " + prefix_ + "." + name);
-    return it->second.detach().to(torch::kCPU, torch::kFloat32);
+    return it->second.detach().to(torch::kCPU, torch::kFloat32);  // no copy when already there
   }
 
   // Each dialect's BatchNorm denominator (see DarknetBatchNorm).
@@ -242,7 +241,7 @@ class DarknetOnnxExporter {
     if (options_.fold_bn) {
       std::vector<int64_t> shape(static_cast<size_t>(w.dim()), 1);
       shape[0] = -1;
-      const auto folded = (w.to(torch::kFloat64) * scale.view(shape)).to(torch::kFloat32);
+      const auto folded = w * scale.to(torch::kFloat32).view(shape);
       const auto bias = (param("bn.bias").to(torch::kFloat64) - param("bn.running_mean").to(torch::kFloat64) * scale)
                             .to(torch::kFloat32);
       auto inputs = inputs_before_weights;
@@ -716,16 +715,15 @@ void export_darknet_onnx(DarknetNetImpl& net, const OnnxExportOptions& options, 
   exporter.build();
   add_metadata(&model, net.def(), options);
   try {
-    onnx::checker::check_model(model);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                        onnx::ShapeInferenceOptions{/*check_type=*/true, /*error_mode=*/1});
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
     throw std::runtime_error(path + ": the exported graph fails the ONNX checker: " + e.what());
   }
-  std::string bytes;
-  if (!model.SerializeToString(&bytes)) throw std::runtime_error(path + ": cannot serialise the ONNX model");
-  write_file_atomically(path, [&](std::ostream& out) { out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
+  write_file_atomically(path, [&](std::ostream& out) {
+    if (!model.SerializeToOstream(&out)) throw std::runtime_error(path + ": cannot serialise the ONNX model");
+  });
 }
 
 }  // namespace facekit::darknet

@@ -21,12 +21,12 @@ std::string read_text(const std::string& path) {
 }
 
 LoadedDarknet build(const std::string& cfg_text, const std::string& cfg_name, Dialect dialect,
-                    int input_w, int input_h) {
+                    int input_w, int input_h, bool random_init) {
   CfgFile cfg = parse_cfg_text(cfg_text, cfg_name);
   set_input_size(&cfg, input_w, input_h);
   LoadedDarknet model;
   model.cfg_text = cfg_text;
-  model.net = DarknetNet(build_netdef(cfg, dialect));
+  model.net = DarknetNet(build_netdef(cfg, dialect), random_init);
   model.net->eval();
   return model;
 }
@@ -50,7 +50,7 @@ LoadedDarknet load_darknet(const std::string& cfg_path, const std::string& weigh
   } else {
     dialect = parse_dialect(dialect_name_or_auto);
   }
-  LoadedDarknet model = build(cfg_text, cfg_path, dialect, input_w, input_h);
+  LoadedDarknet model = build(cfg_text, cfg_path, dialect, input_w, input_h, /*random_init=*/weights_path.empty());
   model.dialect_reason = reason;
   model.header = header;
   if (!weights_path.empty()) {
@@ -92,7 +92,7 @@ LoadedDarknet load_darknet_checkpoint(const std::string& path) {
   archive.read("facekit.input_size", value);
   const auto size = value.toIntVector();
   LoadedDarknet model = build(cfg_text, path + " (cfg)", dialect, static_cast<int>(size.at(0)),
-                              static_cast<int>(size.at(1)));
+                              static_cast<int>(size.at(1)), /*random_init=*/false);
   archive.read("facekit.weights_header", value);
   const auto h = value.toIntVector();
   model.header = {static_cast<int32_t>(h.at(0)), static_cast<int32_t>(h.at(1)), static_cast<int32_t>(h.at(2)),

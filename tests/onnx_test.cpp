@@ -310,6 +310,30 @@ TEST(OnnxDecode, ScaleXYAndNewCoordsMatchFacekitDecode) {
   EXPECT_LE((ort.at("scores")[0] - expected.scores).abs().max().item<double>(), 1e-4);
 }
 
+// Region (YOLOv2) decode: grid-cell anchors and a softmax over classes; and a fixed batch of 2.
+TEST(OnnxDecode, RegionHeadsAndFixedBatchMatchFacekitDecode) {
+  FACEKIT_REQUIRE_PATH(FACEKIT_ORT_NODE_MODULES);
+  FACEKIT_REQUIRE_PATH("/usr/share/darknet/cfg/yolov2-tiny-voc.cfg");
+  TempDir dir;
+  test::write_file(dir.path() / "v2.cfg",
+                   rewrite_net_section(test::read_file("/usr/share/darknet/cfg/yolov2-tiny-voc.cfg"), 160, 128));
+  auto model = load_darknet(dir / "v2.cfg", "", "pjreddie");
+  torch::manual_seed(kSeed);
+  const auto input = torch::rand({2, 3, 128, 160});
+  torch::NoGradGuard no_grad;
+  const auto outputs = model.net->forward_all(input);
+  OnnxExportOptions options;
+  options.decode = true;
+  options.batch = 2;
+  const auto ort = run_onnxruntime(export_model(*model.net, dir, "v2.onnx", options), input, dir);
+  ASSERT_EQ(ort.at("boxes").size(0), 2);
+  for (int64_t item = 0; item < 2; ++item) {
+    const auto expected = decode_candidates(model.net->def(), outputs, item);
+    EXPECT_LE((ort.at("boxes")[item] - expected.boxes).abs().max().item<double>(), 1e-2) << item;
+    EXPECT_LE((ort.at("scores")[item] - expected.scores).abs().max().item<double>(), 1e-4) << item;
+  }
+}
+
 // ---- bad input through the CLI: a clear error, exit 1, no .onnx left behind ----
 
 int run_cli(const std::string& args, std::string* output) {

@@ -86,7 +86,6 @@ class ConvolutionalLayer : public DarknetLayer {
   ConvolutionalLayer(const LayerDef& def, Dialect dialect) : DarknetLayer(def) {
     weight = register_parameter(
         "weight", torch::empty({def.filters, def.in.c / def.groups, def.size, def.size}));
-    torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
     if (def.batch_normalize) {
       bn = register_module("bn", std::make_shared<DarknetBatchNorm>(def.filters, dialect));
     } else {
@@ -122,7 +121,6 @@ class ConnectedLayer : public DarknetLayer {
   ConnectedLayer(const LayerDef& def, Dialect dialect) : DarknetLayer(def) {
     const auto inputs = def.in.size();
     weight = register_parameter("weight", torch::empty({def.filters, inputs}));
-    torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
     if (def.batch_normalize) {
       bn = register_module("bn", std::make_shared<DarknetBatchNorm>(def.filters, dialect));
     } else {
@@ -420,12 +418,21 @@ torch::Tensor apply_activation(const torch::Tensor& x, Activation activation) {
   throw std::logic_error("unhandled activation");
 }
 
-DarknetNetImpl::DarknetNetImpl(NetDef def) : def_(std::move(def)) {
+DarknetNetImpl::DarknetNetImpl(NetDef def, bool random_init) : def_(std::move(def)) {
+  torch::NoGradGuard no_grad;
   for (const auto& layer : def_.layers) {
     auto module = layer_factories().at(layer.type)(layer, def_.dialect);
     layers_.push_back(register_module(std::string(layer_type_name(layer.type)) + "_" +
                                           std::to_string(layer.index),
                                       module));
+  }
+  if (!random_init) return;
+  for (auto& p : named_parameters()) {
+    // Weights (not biases, not BN) get Kaiming-uniform, LibTorch's default for Conv2d/Linear.
+    if (p.key().size() > 7 && p.key().compare(p.key().size() - 7, 7, ".weight") == 0 &&
+        p.key().find(".bn.") == std::string::npos) {
+      torch::nn::init::kaiming_uniform_(p.value(), std::sqrt(5.0));
+    }
   }
 }
 

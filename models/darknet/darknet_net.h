@@ -30,7 +30,9 @@ class DarknetLayer : public torch::nn::Module {
 
 class DarknetNetImpl : public torch::nn::Module {
  public:
-  explicit DarknetNetImpl(NetDef def);
+  // Parameters start as Darknet initialises them (random convolution weights, BN identity);
+  // pass random_init = false when weights will be loaded anyway (saves seconds on big nets).
+  explicit DarknetNetImpl(NetDef def, bool random_init = true);
 
   // The output of every layer, index = Darknet layer index.
   std::vector<torch::Tensor> forward_all(const torch::Tensor& input);

@@ -1,20 +1,14 @@
 #include "models/darknet/weights.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <stdexcept>
 
 #include "datasets/atomic_file.h"
 
 namespace facekit::darknet {
 namespace {
-
-std::vector<char> read_bytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw std::runtime_error(path + ": cannot open weights file");
-  return std::vector<char>(std::istreambuf_iterator<char>(file), {});
-}
 
 WeightsHeader parse_header(const std::vector<char>& bytes, const std::string& path) {
   WeightsHeader header;
@@ -53,17 +47,26 @@ WeightsHeader read_weights_header(const std::string& path) {
 }
 
 DarknetWeights read_weights(const std::string& path) {
-  const std::vector<char> bytes = read_bytes(path);
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  if (!file) throw std::runtime_error(path + ": cannot open weights file");
+  const auto file_size = static_cast<size_t>(file.tellg());
+  file.seekg(0);
+  std::vector<char> head(std::min<size_t>(file_size, 20));
+  file.read(head.data(), static_cast<std::streamsize>(head.size()));
   DarknetWeights weights;
-  weights.header = parse_header(bytes, path);
+  weights.header = parse_header(head, path);
   const size_t offset = weights.header.size_bytes();
-  const size_t data_bytes = bytes.size() - offset;
+  const size_t data_bytes = file_size - offset;
   if (data_bytes % sizeof(float) != 0) {
     throw std::runtime_error(path + ": " + std::to_string(data_bytes) + " data bytes after the " +
                              std::to_string(offset) + "-byte header is not a whole number of floats");
   }
+  // Straight into the float array: a yolov3.weights is 248 MB.
   weights.values.resize(data_bytes / sizeof(float));
-  std::memcpy(weights.values.data(), bytes.data() + offset, data_bytes);
+  file.seekg(static_cast<std::streamoff>(offset));
+  if (!file.read(reinterpret_cast<char*>(weights.values.data()), static_cast<std::streamsize>(data_bytes))) {
+    throw std::runtime_error(path + ": read failed at byte " + std::to_string(offset));
+  }
   return weights;
 }
 
