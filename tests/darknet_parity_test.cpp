@@ -94,6 +94,49 @@ TEST(DarknetLayerParity, EveryLayerOfTheSyntheticCfgMatchesLibdarknet) {
   }
 }
 
+// Headers with major or minor > 1000 store connected weights transposed (load_weights_upto).
+// facekit reads and writes them that way, and libdarknet agrees on what they mean.
+TEST(DarknetWeightsLayout, TransposedConnectedWeightsMeanTheSame) {
+  const std::string cfg = std::string(FACEKIT_TEST_DATA_DIR) + "/pjreddie_layers.cfg";
+  TempDir dir;
+  auto model = load_darknet(cfg, "", "pjreddie");
+  WeightsHeader plain_header, transposed_header;
+  transposed_header.major = 1001;
+  write_weights(model.net->save_weights(plain_header), dir / "plain.weights");
+  write_weights(model.net->save_weights(transposed_header), dir / "transposed.weights");
+  EXPECT_NE(test::read_file(dir / "plain.weights"), test::read_file(dir / "transposed.weights"));
+  auto plain = load_darknet(cfg, dir / "plain.weights", "pjreddie");
+  auto transposed = load_darknet(cfg, dir / "transposed.weights", "pjreddie");
+  EXPECT_TRUE(torch::equal(plain.net->named_parameters()["connected_15.weight"],
+                           transposed.net->named_parameters()["connected_15.weight"]));
+  write_weights(transposed.net->save_weights(transposed.header), dir / "again.weights");
+  EXPECT_TRUE(test::read_file(dir / "again.weights") == test::read_file(dir / "transposed.weights"));
+  torch::manual_seed(kSeed);
+  const auto input = torch::rand({1, 3, 32, 32});
+  const auto a = run_libdarknet(cfg, dir / "plain.weights", input, false);
+  const auto b = run_libdarknet(cfg, dir / "transposed.weights", input, false);
+  EXPECT_TRUE(torch::equal(a.outputs.back(), b.outputs.back()));
+}
+
+// DarknetNet trains: batch statistics in train mode, finite gradients for every parameter.
+TEST(DarknetTraining, EveryParameterGetsAFiniteGradient) {
+  FACEKIT_REQUIRE_PATH("/usr/share/darknet/cfg/yolov3-tiny.cfg");
+  TempDir dir;
+  test::write_file(dir.path() / "tiny.cfg", rewrite_net_section(test::read_file("/usr/share/darknet/cfg/yolov3-tiny.cfg"), 128, 128));
+  auto model = load_darknet(dir / "tiny.cfg", "");
+  model.net->train();
+  torch::manual_seed(kSeed);
+  const auto outputs = model.net->forward_all(torch::rand({2, 3, 128, 128}));
+  const auto loss = outputs[15].square().mean() + outputs[22].square().mean();  // both yolo heads
+  loss.backward();
+  for (const auto& p : model.net->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_TRUE(torch::isfinite(p.value().grad()).all().item<bool>()) << p.key();
+  }
+  // Running statistics moved: training-mode BatchNorm updated them.
+  EXPECT_FALSE(torch::equal(model.net->named_buffers()["convolutional_0.bn.running_mean"], torch::zeros({16})));
+}
+
 TEST(DarknetCfgRefusal, UnsupportedCfgsAreRefusedWithAReason) {
   for (const char* name : {"yolov1.cfg", "yolo9000.cfg", "vgg-16.cfg", "darknet9000.cfg", "gru.cfg"}) {
     const std::string cfg = std::string(kDarknetCfgDir) + "/" + name;

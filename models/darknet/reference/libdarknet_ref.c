@@ -19,11 +19,24 @@ struct fk_darknet {
   network* net;
 };
 
+/* pjreddie's make_batchnorm_layer does not allocate the buffers its own forward writes (a
+ * standalone [batchnorm] crashes in copy_cpu, even at inference); give them at load time. */
+static void allocate_batchnorm_buffers(layer* l) {
+  const size_t outputs = (size_t)l->outputs * (size_t)l->batch;
+  if (!l->x) l->x = (float*)calloc(outputs, sizeof(float));
+  if (!l->x_norm) l->x_norm = (float*)calloc(outputs, sizeof(float));
+  if (!l->mean) l->mean = (float*)calloc((size_t)l->out_c, sizeof(float));
+  if (!l->variance) l->variance = (float*)calloc((size_t)l->out_c, sizeof(float));
+}
+
 fk_darknet* fk_darknet_load(const char* cfg_path, const char* weights_path) {
   network* net = parse_network_cfg((char*)cfg_path);
   if (!net) return NULL;
   if (weights_path) load_weights(net, (char*)weights_path);
   set_batch_network(net, 1);
+  for (int i = 0; i < net->n; ++i) {
+    if (net->layers[i].type == BATCHNORM) allocate_batchnorm_buffers(&net->layers[i]);
+  }
   fk_darknet* handle = (fk_darknet*)calloc(1, sizeof(fk_darknet));
   handle->net = net;
   return handle;
@@ -67,20 +80,7 @@ static void randomize_layer(layer* l) {
   if (l->batch_normalize) randomize_bn(l, outputs);
 }
 
-/* pjreddie's make_batchnorm_layer does not allocate the buffers its own training-mode forward
- * writes (a standalone [batchnorm] crashes in copy_cpu); give them before calibrating. */
-static void allocate_batchnorm_buffers(layer* l) {
-  const size_t outputs = (size_t)l->outputs * (size_t)l->batch;
-  if (!l->x) l->x = (float*)calloc(outputs, sizeof(float));
-  if (!l->x_norm) l->x_norm = (float*)calloc(outputs, sizeof(float));
-  if (!l->mean) l->mean = (float*)calloc((size_t)l->out_c, sizeof(float));
-  if (!l->variance) l->variance = (float*)calloc((size_t)l->out_c, sizeof(float));
-}
-
 static void calibrate_batchnorm(network* net) {
-  for (int i = 0; i < net->n; ++i) {
-    if (net->layers[i].type == BATCHNORM) allocate_batchnorm_buffers(&net->layers[i]);
-  }
   float* input = (float*)calloc((size_t)net->inputs, sizeof(float));
   for (int i = 0; i < net->inputs; ++i) input[i] = uniform(0.f, 1.f);
   net->input = input;
