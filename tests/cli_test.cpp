@@ -4,6 +4,9 @@
 
 #include <array>
 #include <cstdio>
+#include <regex>
+
+#include <opencv2/imgcodecs.hpp>
 
 #include "datasets/npy.h"
 #include "tests/test_util.h"
@@ -27,6 +30,8 @@ Result run_facekit(const std::string& args) {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }
+
+bool cv_empty_png(const fs::path& path) { return cv::imread(path.string()).empty(); }
 
 torch::Tensor load_npy(const std::string& path) {
   NpyArray array = read_npy(path);
@@ -119,6 +124,40 @@ TEST(Cli, ConvertRoundTripIsByteIdentical) {
   ASSERT_EQ(back.exit_code, 0) << back.output;
   EXPECT_TRUE(read_file(dir / "m.weights") == read_file(kWeights));
   EXPECT_EQ(read_file(dir / "m.cfg"), read_file(kCfg));
+}
+
+// facekit eval detector on the real WIDER subset: a report that parses, numbers in [0, 1], a plot.
+// Yolo-Fastest is a COCO model: its `person` class stands in for a face detector here.
+TEST(Cli, EvalDetectorWritesReportAndPlot) {
+  const auto wider = shared_dir() / "data" / "wider-val-dev";
+  FACEKIT_REQUIRE_PATH(wider / "wider_face_val_bbx_gt_416.txt");
+  FACEKIT_REQUIRE_PATH(kWeights);
+  TempDir dir;
+  const Result result = run_facekit("eval detector --dataset wider:" + (wider / "wider_face_val_bbx_gt_416.txt").string() +
+                                    " --model " + kWeights + " --class-id 0 --json " + (dir / "report.json") +
+                                    " --plots " + (dir / "plots"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const std::string json = read_file(dir.path() / "report.json");
+  for (const char* key : {"\"all\"", "\"min16\"", "\"min32\"", "\"min64\"", "\"coco_ap\"", "\"recall\"",
+                          "\"num_gt\": 2500", "\"ms_per_image\""}) {
+    EXPECT_NE(json.find(key), std::string::npos) << key << " in " << json;
+  }
+  // AP per bucket (before "num_gt_by_size"), COCO AP, recall and precision are probabilities.
+  const std::string ap_part = json.substr(0, json.find("num_gt_by_size"));
+  const std::regex bucket("\"(all|min16|min32|min64)\": ([-0-9.e]+)");
+  const std::regex rate("\"(coco_ap|recall|precision)\": ([-0-9.e]+)");
+  int checked = 0;
+  for (const auto& [text, pattern] : {std::pair{ap_part, bucket}, std::pair{json, rate}}) {
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), pattern); it != std::sregex_iterator(); ++it) {
+      const double value = std::stod((*it)[2].str());
+      EXPECT_GE(value, 0.0) << (*it)[0].str();
+      EXPECT_LE(value, 1.0) << (*it)[0].str();
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 7);
+  EXPECT_GT(fs::file_size(dir.path() / "plots" / "pr_curves.png"), 1000u);
+  EXPECT_FALSE(cv_empty_png(dir.path() / "plots" / "pr_curves.png"));
 }
 
 TEST(Cli, UnwritableOutputLeavesNothingBehind) {

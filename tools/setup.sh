@@ -9,7 +9,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas0-pthread   # LibTorch/OpenCV otherwise use the slow reference libblas.so.3
-  python3-torch python3-torchvision python3-onnx python3-opencv python3-numpy   # reference checks
+  python3-torch python3-torchvision python3-onnx python3-opencv python3-numpy python3-sklearn   # reference checks
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

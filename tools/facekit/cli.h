@@ -47,5 +47,6 @@ int dispatch(const std::string& prefix, const std::vector<Command>& commands,
 
 std::vector<Command> darknet_commands();
 std::vector<Command> convert_commands();
+std::vector<Command> eval_commands();
 
 }  // namespace facekit::cli

@@ -12,6 +12,9 @@ int main(int argc, char** argv) {
       {"convert", "convert models: darknet2torch, torch2darknet, darknet2onnx", [](const auto& args) {
          return dispatch("facekit convert", convert_commands(), args);
        }},
+      {"eval", "evaluate models: detector", [](const auto& args) {
+         return dispatch("facekit eval", eval_commands(), args);
+       }},
   };
   try {
     return dispatch("facekit", groups, std::vector<std::string>(argv + 1, argv + argc));
