@@ -1,5 +1,6 @@
 #include "datasets/npy.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -79,10 +80,18 @@ NpyArray read_npy(const std::string& path) {
   std::stringstream dims(match[1].str());
   std::string dim;
   int64_t count = 1;
+  const size_t available = (bytes.size() - offset - header_length) / sizeof(float);
   while (std::getline(dims, dim, ',')) {
-    if (dim.find_first_not_of(' ') == std::string::npos) continue;
-    array.shape.push_back(std::stoll(dim));
-    count *= array.shape.back();
+    const auto first = dim.find_first_not_of(' ');
+    if (first == std::string::npos) continue;
+    char* end = nullptr;
+    const long long value = std::strtoll(dim.c_str() + first, &end, 10);
+    if (end == dim.c_str() + first || (*end != '\0' && *end != ' ') || value < 0 ||
+        (value > 0 && count > static_cast<int64_t>(available) / value + 1)) {
+      throw std::runtime_error(path + ": bad dimension '" + dim + "' in the .npy shape");
+    }
+    array.shape.push_back(value);
+    count *= value;
   }
   const size_t data_offset = offset + header_length;
   if (bytes.size() - data_offset != static_cast<size_t>(count) * sizeof(float)) {
@@ -90,7 +99,7 @@ NpyArray read_npy(const std::string& path) {
                              std::to_string((bytes.size() - data_offset) / sizeof(float)));
   }
   array.data.resize(static_cast<size_t>(count));
-  std::memcpy(array.data.data(), bytes.data() + data_offset, bytes.size() - data_offset);
+  if (count > 0) std::memcpy(array.data.data(), bytes.data() + data_offset, bytes.size() - data_offset);
   return array;
 }
 

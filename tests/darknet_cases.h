@@ -105,16 +105,25 @@ inline std::string parity_case_name(const ::testing::TestParamInfo<ParityCase>& 
   return name;
 }
 
-// Writes the cfg with the case's size into `dir`, lets libdarknet randomise and save weights
-// there, and returns libdarknet's outputs on `input`.
-inline ReferenceRun reference_for_case(const ParityCase& c, const test::TempDir& dir, const torch::Tensor& input,
-                                       std::string* cfg, std::string* weights) {
-  *cfg = dir / c.cfg;
-  *weights = dir / "random.weights";
-  test::write_file(*cfg, rewrite_net_section(test::read_file(std::string(kDarknetCfgDir) + "/" + c.cfg), c.width, c.height));
+// One case prepared: the cfg at the case's size and libdarknet's random weights in `dir`, a
+// seeded random input, and libdarknet's outputs on it.
+struct CaseRun {
+  std::string cfg, weights;
+  torch::Tensor input;
+  ReferenceRun reference;
+};
+
+inline CaseRun run_case(const ParityCase& c, const test::TempDir& dir) {
+  CaseRun run;
+  run.cfg = dir / c.cfg;
+  run.weights = dir / "random.weights";
+  test::write_file(run.cfg, rewrite_net_section(test::read_file(std::string(kDarknetCfgDir) + "/" + c.cfg), c.width, c.height));
   // facekit parses first (throwing fails the test): libdarknet exits on cfgs it cannot handle.
-  build_netdef(parse_cfg_file(*cfg), Dialect::kPjreddie);
-  return run_libdarknet(*cfg, *weights, input, /*randomize_and_save=*/true);
+  build_netdef(parse_cfg_file(run.cfg), Dialect::kPjreddie);
+  torch::manual_seed(kSeed);
+  run.input = torch::rand({1, 3, c.height, c.width});
+  run.reference = run_libdarknet(run.cfg, run.weights, run.input, /*randomize_and_save=*/true);
+  return run;
 }
 
 }  // namespace facekit::darknet

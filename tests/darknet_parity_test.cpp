@@ -58,13 +58,10 @@ TEST_P(DarknetCfgParity, ForwardMatchesLibdarknet) {
   const ParityCase& c = GetParam();
   FACEKIT_REQUIRE_PATH(std::string(kDarknetCfgDir) + "/" + c.cfg);
   TempDir dir;
-  torch::manual_seed(kSeed);
-  const auto input = torch::rand({1, 3, c.height, c.width});
-  std::string cfg, weights;
-  const ReferenceRun reference = reference_for_case(c, dir, input, &cfg, &weights);
-  auto model = load_darknet(cfg, weights, "pjreddie");
+  const CaseRun run = run_case(c, dir);
+  auto model = load_darknet(run.cfg, run.weights, "pjreddie");
   torch::NoGradGuard no_grad;
-  expect_parity(model.net->def(), model.net->forward_all(input), reference);
+  expect_parity(model.net->def(), model.net->forward_all(run.input), run.reference);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -97,11 +97,10 @@ TEST_P(DarknetCfgOnnx, RawHeadsMatchLibdarknetInOnnxRuntimeAndOpenCv) {
   FACEKIT_REQUIRE_PATH(std::string(kDarknetCfgDir) + "/" + c.cfg);
   FACEKIT_REQUIRE_PATH(FACEKIT_ORT_NODE_MODULES);
   TempDir dir;
-  torch::manual_seed(kSeed);
-  const auto input = torch::rand({1, 3, c.height, c.width});
-  std::string cfg, weights;
-  const ReferenceRun reference = reference_for_case(c, dir, input, &cfg, &weights);
-  auto model = load_darknet(cfg, weights, "pjreddie");
+  const CaseRun run = run_case(c, dir);
+  const auto& input = run.input;
+  const auto& reference = run.reference;
+  auto model = load_darknet(run.cfg, run.weights, "pjreddie");
   const std::string onnx = export_model(*model.net, dir, "model.onnx");
   expect_raw_parity("onnxruntime", model.net->def(), run_onnxruntime(onnx, input, dir), reference.outputs);
   std::vector<std::string> names;

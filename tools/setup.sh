@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
+  clang libclang-rt-14-dev   # libFuzzer and the sanitizers (tools/fuzz.sh, tools/sanitize.sh)
   libtorch-dev libopencv-dev opencv-data darknet
   libonnx-dev libprotobuf-dev protobuf-compiler
   libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev

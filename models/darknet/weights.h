@@ -17,7 +17,9 @@ struct WeightsHeader {
 
   // Darknet reads `seen` as 64 bits from version 0.2 on, 32 bits before (and for the
   // transposed-flag versions), see load_weights_upto.
-  bool seen_is_64bit() const { return (major * 10 + minor) >= 2 && major < 1000 && minor < 1000; }
+  bool seen_is_64bit() const {
+    return (static_cast<int64_t>(major) * 10 + minor) >= 2 && major < 1000 && minor < 1000;  // no overflow
+  }
   // major or minor > 1000 marks connected weights stored transposed (inputs x outputs).
   bool transposed() const { return major > 1000 || minor > 1000; }
   size_t size_bytes() const { return 12 + (seen_is_64bit() ? 8 : 4); }

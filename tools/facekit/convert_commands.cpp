@@ -8,6 +8,7 @@
 #include "convert/darknet_torch.h"
 #include "datasets/atomic_file.h"
 #include "models/darknet/weights.h"
+#include "datasets/formats/class_names.h"
 #include "tools/facekit/cli.h"
 
 namespace facekit::cli {
@@ -67,18 +68,6 @@ std::pair<int, int> parse_size(const std::string& text) {
   }
 }
 
-std::vector<std::string> read_lines(const std::string& path) {
-  std::vector<std::string> lines;
-  if (path.empty()) return lines;
-  std::ifstream file(path);
-  if (!file) throw std::runtime_error(path + ": cannot open names file");
-  for (std::string line; std::getline(file, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(line);
-  }
-  return lines;
-}
-
 int run_darknet2onnx(const std::vector<std::string>& args) {
   po::options_description options("facekit convert darknet2onnx");
   options.add_options()
@@ -117,7 +106,7 @@ int run_darknet2onnx(const std::vector<std::string>& args) {
   export_options.conf_thresh = vm["conf-thresh"].as<float>();
   export_options.iou_thresh = vm["iou-thresh"].as<float>();
   export_options.max_detections = vm["max-detections"].as<int>();
-  export_options.class_names = read_lines(vm["names"].as<std::string>());
+  export_options.class_names = read_class_names(vm["names"].as<std::string>());
   const std::string output = vm["output"].as<std::string>();
   darknet::export_darknet_onnx(*model.net, export_options, output);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

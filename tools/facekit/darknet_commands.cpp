@@ -13,6 +13,7 @@
 #include "datasets/preprocess.h"
 #include "models/darknet/decode.h"
 #include "models/darknet/reference/libdarknet_ref.h"
+#include "datasets/formats/class_names.h"
 #include "tools/facekit/cli.h"
 
 namespace facekit::cli {
@@ -156,18 +157,6 @@ int dump_outputs(const fs::path& dir, const darknet::NetDef& def, const torch::T
   return written;
 }
 
-std::vector<std::string> read_names(const std::string& path) {
-  std::vector<std::string> names;
-  if (path.empty()) return names;
-  std::ifstream file(path);
-  if (!file) throw std::runtime_error(path + ": cannot open names file");
-  for (std::string line; std::getline(file, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    names.push_back(line);
-  }
-  return names;
-}
-
 bool has_heads(const darknet::NetDef& def) {
   for (const auto& layer : def.layers) {
     if (layer.type == LayerType::kYolo || layer.type == LayerType::kRegion) return true;
@@ -239,11 +228,11 @@ int run_forward(const std::vector<std::string>& args) {
   if (has_heads(def) && backend != "opencv") {
     print_detections(darknet::decode_detections(def, outputs, geometry, vm["conf-thresh"].as<float>(),
                                                 vm["nms-thresh"].as<float>()),
-                     read_names(vm["names"].as<std::string>()));
+                     read_class_names(vm["names"].as<std::string>()));
   } else if (!has_heads(def)) {
     const auto probs = outputs[static_cast<size_t>(def.output_layer())].flatten().to(torch::kCPU);
     const auto top = probs.topk(std::min<int64_t>(5, probs.numel()));
-    const auto names = read_names(vm["names"].as<std::string>());
+    const auto names = read_class_names(vm["names"].as<std::string>());
     std::cout << "top classes:\n";
     for (int64_t k = 0; k < std::get<1>(top).numel(); ++k) {
       const int64_t id = std::get<1>(top)[k].item<int64_t>();
