@@ -136,7 +136,7 @@ class DarknetOnnxExporter {
   // ---- graph input and outputs ----
 
   std::string add_input() {
-    auto* input = g_graph()->add_input();
+    auto* input = graph_->add_input();
     input->set_name("input");
     set_shape(input, TensorProto::FLOAT, {def_.channels, def_.height, def_.width});
     if (!options_.fp16) return "input";
@@ -166,8 +166,9 @@ class DarknetOnnxExporter {
     } else {
       g_.op("Identity", {tensor}, name);
     }
-    set_shape(g_graph()->add_output(), TensorProto::FLOAT, dims);
-    g_graph()->mutable_output(g_graph()->output_size() - 1)->set_name(name);
+    auto* output = graph_->add_output();
+    output->set_name(name);
+    set_shape(output, TensorProto::FLOAT, dims);
   }
 
   void add_outputs() {
@@ -650,7 +651,7 @@ class DarknetOnnxExporter {
     auto* rows = g_.node("Concat", {as_float(batch, "nms/batch_float"), kept_boxes, score_column, as_float(cls, "nms/class_float")},
                          "detections");
     GraphBuilder::set(rows, "axis", static_cast<int64_t>(1));
-    auto* output = g_graph()->add_output();
+    auto* output = graph_->add_output();
     output->set_name("detections");
     auto* tensor = output->mutable_type()->mutable_tensor_type();
     tensor->set_elem_type(TensorProto::FLOAT);
@@ -658,7 +659,6 @@ class DarknetOnnxExporter {
     tensor->mutable_shape()->add_dim()->set_dim_value(7);
   }
 
-  onnx::GraphProto* g_graph() { return graph_; }
 
   const NetDef& def_;
   const OnnxExportOptions& options_;
