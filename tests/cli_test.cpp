@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 #include <regex>
 
 #include <opencv2/imgcodecs.hpp>
@@ -158,6 +159,33 @@ TEST(Cli, EvalDetectorWritesReportAndPlot) {
   EXPECT_GE(checked, 7);
   EXPECT_GT(fs::file_size(dir.path() / "plots" / "pr_curves.png"), 1000u);
   EXPECT_FALSE(cv_empty_png(dir.path() / "plots" / "pr_curves.png"));
+}
+
+// A Darknet list (All-Age-Faces, one labelled face per photo) scored with OpenCV's Haar cascade.
+TEST(Cli, EvalDetectorReadsDarknetLists) {
+  const auto aaf = shared_dir() / "data" / "aaf-train";
+  const std::string cascade = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
+  FACEKIT_REQUIRE_PATH(aaf / "images.txt");
+  FACEKIT_REQUIRE_PATH(cascade);
+  TempDir dir;
+  std::ifstream all(aaf / "images.txt");
+  std::ofstream list(dir.path() / "list.txt");
+  std::string line;
+  for (int i = 0; i < 12 && std::getline(all, line); ++i) list << (aaf / line).string() << "\n";
+  list.close();
+  const Result result = run_facekit("eval detector --dataset darknet:" + (dir / "list.txt") + " --model haar:" + cascade +
+                                    " --json " + (dir / "report.json"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const std::string json = read_file(dir.path() / "report.json");
+  EXPECT_NE(json.find("\"num_gt\": 12"), std::string::npos) << json;
+  const std::smatch ap = [&] {
+    std::smatch m;
+    std::regex_search(json, m, std::regex("\"all\": ([0-9.e-]+)"));
+    return m;
+  }();
+  ASSERT_FALSE(ap.empty());
+  EXPECT_GT(std::stod(ap[1].str()), 0.5);  // frontal portraits: the cascade finds most of them
+  EXPECT_LE(std::stod(ap[1].str()), 1.0);
 }
 
 TEST(Cli, UnwritableOutputLeavesNothingBehind) {

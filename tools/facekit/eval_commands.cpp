@@ -1,5 +1,6 @@
 // `facekit eval detector`: a detector (or someone else's detections) scored on a labelled set,
 // by face size, with a table, a JSON report and precision-recall plots.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 
 #include "convert/darknet_torch.h"
 #include "datasets/atomic_file.h"
+#include "datasets/formats/darknet_labels.h"
 #include "datasets/formats/wider.h"
 #include "datasets/preprocess.h"
 #include "eval/detection_metrics.h"
@@ -96,21 +98,48 @@ std::map<std::string, std::vector<eval::ScoredBox>> read_detections_file(const s
   return detections;
 }
 
-std::vector<eval::ImageDetections> load_wider(const std::string& gt_path) {
-  std::vector<eval::ImageDetections> images;
-  for (const auto& wider : read_wider_ground_truth(gt_path)) {
-    eval::ImageDetections image{wider.path, {}, {}};
-    for (const auto& f : wider.faces) image.truth.push_back({{f.x, f.y, f.x + f.w, f.y + f.h}, f.invalid});
-    images.push_back(std::move(image));
-  }
-  return images;
-}
-
 // WIDER lists `event/name.jpg`; a flattened copy keeps only `name.jpg`: accept both layouts.
 std::string image_path(const std::string& images_dir, const std::string& listed) {
   const fs::path nested = fs::path(images_dir) / listed;
   if (fs::exists(nested)) return nested.string();
   return (fs::path(images_dir) / fs::path(listed).filename()).string();
+}
+
+// A labelled image: its ground truth in pixels once the image size is known.
+struct LabelledImage {
+  std::string path;
+  std::function<std::vector<eval::GroundTruth>(const cv::Size&)> truth;
+};
+
+std::vector<LabelledImage> load_wider(const std::string& gt_path, const std::string& images_dir) {
+  std::vector<LabelledImage> images;
+  for (const auto& wider : read_wider_ground_truth(gt_path)) {
+    std::vector<eval::GroundTruth> truth;
+    for (const auto& f : wider.faces) truth.push_back({{f.x, f.y, f.x + f.w, f.y + f.h}, f.invalid});
+    images.push_back({image_path(images_dir, wider.path), [truth](const cv::Size&) { return truth; }});
+  }
+  return images;
+}
+
+// Darknet labels of `class_id` become face boxes, clipped to the image.
+std::vector<LabelledImage> load_darknet(const std::string& list_path, int class_id) {
+  std::vector<LabelledImage> images;
+  for (const auto& path : read_image_list(list_path)) {
+    const auto labels = read_darknet_labels(darknet_label_path(path));
+    images.push_back({path, [labels, class_id](const cv::Size& size) {
+                        std::vector<eval::GroundTruth> truth;
+                        const auto clip = [](float v, int limit) { return std::clamp(v, 0.f, float(limit)); };
+                        for (const auto& l : labels) {
+                          if (l.class_id != class_id) continue;
+                          truth.push_back({{clip((l.cx - l.w / 2) * size.width, size.width),
+                                            clip((l.cy - l.h / 2) * size.height, size.height),
+                                            clip((l.cx + l.w / 2) * size.width, size.width),
+                                            clip((l.cy + l.h / 2) * size.height, size.height)}});
+                        }
+                        return truth;
+                      }});
+  }
+  return images;
 }
 
 void print_report(const eval::DetectionReport& report, double ms_per_image) {
@@ -128,17 +157,18 @@ void print_report(const eval::DetectionReport& report, double ms_per_image) {
 int run_eval_detector(const std::vector<std::string>& args) {
   po::options_description options("facekit eval detector");
   options.add_options()
-      ("dataset", po::value<std::string>()->required(), "FORMAT:PATH; FORMAT: wider (darknet, voc, coco: not yet)")
+      ("dataset", po::value<std::string>()->required(), "wider:GT.txt or darknet:LIST.txt (voc, coco: not yet)")
       ("images", po::value<std::string>()->default_value(""), "images folder (default: 'images' beside the dataset file)")
       ("model", po::value<std::string>()->default_value(""), "X.weights (cfg beside it or --cfg), X.pt, or haar:CASCADE.xml")
       ("cfg", po::value<std::string>()->default_value(""), "the cfg of a .weights model")
-      ("class-id", po::value<int>()->default_value(0), "the class that is a face (multi-class models)")
-      ("detections", po::value<std::string>()->default_value(""), "score a file of 'image x y w h score' lines instead")
+      ("class-id", po::value<int>()->default_value(0), "the class that is a face (models and darknet labels)")
+      ("detections", po::value<std::string>()->default_value(""), "score 'image x y w h score' lines instead (image: file name)")
       ("json", po::value<std::string>()->default_value(""), "write the JSON report here")
       ("plots", po::value<std::string>()->default_value(""), "folder for pr_curves.png");
   add_runtime_options(&options);
   const std::string usage =
-      "usage: facekit eval detector --dataset wider:GT.txt [--images DIR] (--model M | --detections FILE) [--json OUT]";
+      "usage: facekit eval detector --dataset wider:GT.txt|darknet:LIST [--images DIR] (--model M | --detections FILE)\n"
+      "                             [--json OUT] [--plots DIR]";
   po::variables_map vm;
   if (!parse_options(args, options, usage, &vm)) return kExitOk;
   const torch::Device device = apply_runtime_options(vm);
@@ -146,7 +176,9 @@ int run_eval_detector(const std::vector<std::string>& args) {
   const auto colon = dataset.find(':');
   if (colon == std::string::npos) throw UsageError("--dataset must be FORMAT:PATH, got '" + dataset + "'");
   const std::string format = dataset.substr(0, colon), gt_path = dataset.substr(colon + 1);
-  if (format != "wider") throw UsageError("--dataset format '" + format + "' is not supported yet (wider is)");
+  if (format != "wider" && format != "darknet") {
+    throw UsageError("--dataset format '" + format + "' is not supported yet (wider and darknet are)");
+  }
   const std::string model = vm["model"].as<std::string>(), detections_file = vm["detections"].as<std::string>();
   if (model.empty() == detections_file.empty()) {
     throw UsageError("give exactly one of --model and --detections (no default detector is shipped yet)");
@@ -154,21 +186,27 @@ int run_eval_detector(const std::vector<std::string>& args) {
   std::string images_dir = vm["images"].as<std::string>();
   if (images_dir.empty()) images_dir = (fs::path(gt_path).parent_path() / "images").string();
 
-  std::vector<eval::ImageDetections> images = load_wider(gt_path);
+  const std::vector<LabelledImage> labelled = format == "wider" ? load_wider(gt_path, images_dir)
+                                                                 : load_darknet(gt_path, vm["class-id"].as<int>());
+  std::map<std::string, std::vector<eval::ScoredBox>> given;
+  if (!detections_file.empty()) given = read_detections_file(detections_file);
+  const Detector detect = !detections_file.empty()        ? Detector()
+                          : model.rfind("haar:", 0) == 0 ? haar_detector(model.substr(5))
+                                                         : darknet_detector(model, vm["cfg"].as<std::string>(),
+                                                                            vm["class-id"].as<int>(), device);
+  std::vector<eval::ImageDetections> images;
   double total_ms = 0;
-  if (!detections_file.empty()) {
-    auto given = read_detections_file(detections_file);
-    for (auto& image : images) image.detections = given[image.image];
-  } else {
-    const Detector detect = model.rfind("haar:", 0) == 0
-                                ? haar_detector(model.substr(5))
-                                : darknet_detector(model, vm["cfg"].as<std::string>(), vm["class-id"].as<int>(), device);
-    for (auto& image : images) {
-      const cv::Mat bgr = read_image(image_path(images_dir, image.image));
+  for (const auto& item : labelled) {
+    const cv::Mat bgr = read_image(item.path);
+    eval::ImageDetections image{item.path, item.truth(bgr.size()), {}};
+    if (detect) {
       const auto start = std::chrono::steady_clock::now();
       image.detections = detect(bgr);
       total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    } else {
+      image.detections = given[fs::path(item.path).filename().string()];
     }
+    images.push_back(std::move(image));
   }
   const double ms_per_image = images.empty() ? 0 : total_ms / images.size();
   const auto report = eval::evaluate_detections(images, kOperatingThresh);
