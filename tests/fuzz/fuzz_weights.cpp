@@ -1,8 +1,5 @@
 // libFuzzer target: any bytes as a .weights file read, checked against a small net and written
 // back, or a runtime_error.
-#include <cstdio>
-#include <stdexcept>
-
 #include "models/darknet/cfg.h"
 #include "models/darknet/netdef.h"
 #include "models/darknet/weights.h"
@@ -13,14 +10,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const NetDef net = build_netdef(
       parse_cfg_text("[net]\nwidth=8\nheight=8\nchannels=3\n[convolutional]\nfilters=2\nsize=1\nbatch_normalize=1\n", "n.cfg"),
       Dialect::kPjreddie);
-  const std::string path = fuzz_input_file(data, size, ".weights");
-  try {
+  return fuzz_file_reader(data, size, ".weights", [](const std::string& path) {
     const DarknetWeights weights = read_weights(path);
     check_weights_fit(weights, net, path);
     write_weights(weights, path + ".out");
-  } catch (const std::runtime_error&) {
-  }
-  std::remove(path.c_str());
-  std::remove((path + ".out").c_str());
-  return 0;
+    std::remove((path + ".out").c_str());
+  });
 }
