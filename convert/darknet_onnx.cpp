@@ -135,11 +135,14 @@ class DarknetOnnxExporter {
  private:
   // ---- graph input and outputs ----
 
+  // float32 at the graph's edges, unless fp16_io asks for float16 there too.
+  int32_t io_type() const { return options_.fp16 && options_.fp16_io ? TensorProto::FLOAT16 : TensorProto::FLOAT; }
+
   std::string add_input() {
     auto* input = graph_->add_input();
     input->set_name("input");
-    set_shape(input, TensorProto::FLOAT, {def_.channels, def_.height, def_.width});
-    if (!options_.fp16) return "input";
+    set_shape(input, io_type(), {def_.channels, def_.height, def_.width});
+    if (!options_.fp16 || options_.fp16_io) return "input";
     auto* cast = g_.node("Cast", {"input"}, "input_fp16");
     GraphBuilder::set(cast, "to", static_cast<int64_t>(TensorProto::FLOAT16));
     return "input_fp16";
@@ -158,9 +161,9 @@ class DarknetOnnxExporter {
     for (const auto d : dims_after_batch) shape->add_dim()->set_dim_value(d);
   }
 
-  // Outputs leave the graph as float32 whatever the compute type.
+  // Outputs leave the graph as float32 whatever the compute type (float16 with fp16_io).
   void add_output(const std::string& tensor, const std::string& name, const std::vector<int64_t>& dims) {
-    if (options_.fp16) {
+    if (options_.fp16 && !options_.fp16_io) {
       auto* cast = g_.node("Cast", {tensor}, name);
       GraphBuilder::set(cast, "to", static_cast<int64_t>(TensorProto::FLOAT));
     } else {
@@ -168,7 +171,7 @@ class DarknetOnnxExporter {
     }
     auto* output = graph_->add_output();
     output->set_name(name);
-    set_shape(output, TensorProto::FLOAT, dims);
+    set_shape(output, io_type(), dims);
   }
 
   void add_outputs() {

@@ -22,7 +22,8 @@ struct OnnxExportOptions {
   int opset = 13;                 // 11 to 17
   int batch = 1;                  // fixed batch size, unless dynamic_batch
   bool dynamic_batch = false;     // batch dimension named "batch"
-  bool fp16 = false;              // float16 weights and compute; inputs/outputs stay float32
+  bool fp16 = false;              // float16 weights and compute; inputs/outputs stay float32...
+  bool fp16_io = false;           // ...unless this asks for float16 there too (NMS detections stay float32)
   bool fold_bn = true;            // BatchNorm folded into the convolutions
   bool decode = false;
   bool nms = false;

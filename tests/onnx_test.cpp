@@ -26,14 +26,15 @@ using Outputs = std::map<std::string, torch::Tensor>;
 const std::set<std::string> kOpenCvCannotRun = {};
 
 // Runs tests/ort_run.js: ONNX Runtime in node, outputs back as .npy.
-Outputs run_onnxruntime(const std::string& model, const torch::Tensor& input, const TempDir& dir) {
+Outputs run_onnxruntime(const std::string& model, const torch::Tensor& input, const TempDir& dir,
+                        bool fp16_input = false) {
   const std::string input_path = dir / "ort_input.npy";
   const auto contiguous = input.contiguous();
   write_npy(input_path, contiguous.data_ptr<float>(), contiguous.sizes().vec());
   const std::string out_dir = dir / "ort_out";
   std::filesystem::remove_all(out_dir);
   const std::string command = "NODE_PATH=" + std::string(FACEKIT_ORT_NODE_MODULES) + " node " + FACEKIT_ORT_SCRIPT +
-                              " " + model + " " + input_path + " " + out_dir + " 2>&1";
+                              " " + model + " " + input_path + " " + out_dir + (fp16_input ? " fp16" : "") + " 2>&1";
   const int status = std::system(command.c_str());
   EXPECT_EQ(status, 0) << command;
   Outputs outputs;
@@ -250,6 +251,20 @@ TEST(OnnxOptions, Fp16StaysWithinOnePercent) {
   for (const auto& [name, layer] : raw_outputs(run.model.net->def())) {
     const double diff = relative_max_diff(ort.at(name), run.outputs[static_cast<size_t>(layer)]);
     std::cout << "  fp16 " << name << ": relative max diff " << diff << "\n";
+    EXPECT_LE(diff, 1e-2) << name;
+  }
+}
+
+TEST(OnnxOptions, Fp16InputsAndOutputsWhenAsked) {
+  REQUIRE_YOLO_FASTEST();
+  TempDir dir;
+  auto run = yolo_fastest_run();
+  OnnxExportOptions options;
+  options.fp16 = options.fp16_io = true;
+  const auto ort = run_onnxruntime(export_model(*run.model.net, dir, "fp16io.onnx", options), run.input, dir, /*fp16_input=*/true);
+  for (const auto& [name, layer] : raw_outputs(run.model.net->def())) {
+    const double diff = relative_max_diff(ort.at(name), run.outputs[static_cast<size_t>(layer)]);
+    std::cout << "  fp16 io " << name << ": relative max diff " << diff << "\n";
     EXPECT_LE(diff, 1e-2) << name;
   }
 }

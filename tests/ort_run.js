@@ -1,6 +1,7 @@
 // Runs an ONNX model in ONNX Runtime (the npm package onnxruntime-node, a reference nobody here
 // wrote) and writes every output as float32 .npy.
-//   node tests/ort_run.js MODEL.onnx INPUT.npy OUT_DIR
+//   node tests/ort_run.js MODEL.onnx INPUT.npy OUT_DIR [fp16]
+// (fp16: the model's input is float16; float16 outputs are widened to float32 in the .npy)
 // NODE_PATH must include tools/ort/node_modules (the tests set it).
 'use strict';
 const fs = require('fs');
@@ -32,14 +33,43 @@ function writeNpy(file, dims, data) {
   fs.writeFileSync(file, Buffer.concat([prefix, Buffer.from(header, 'latin1'), Buffer.from(floats.buffer)]));
 }
 
+// IEEE half <-> float for float16 models (Node 20 has no Float16Array).
+const scratch = new DataView(new ArrayBuffer(4));
+function toHalf(value) {
+  scratch.setFloat32(0, value);
+  const x = scratch.getUint32(0);
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = ((x >>> 23) & 0xff) - 127 + 15;
+  const mantissa = x & 0x7fffff;
+  if (exponent <= 0) {  // subnormal half, or too small: zero
+    return exponent < -10 ? sign : sign | ((mantissa | 0x800000) >>> (14 - exponent));
+  }
+  if (exponent >= 31) return sign | 0x7c00;
+  const rounded = (exponent << 10) | (mantissa >>> 13);
+  return sign | (rounded + ((mantissa >>> 12) & 1));  // round half up on the dropped bits
+}
+function fromHalf(h) {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >>> 10) & 0x1f;
+  const mantissa = h & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 31) return mantissa ? NaN : sign * Infinity;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
 async function main() {
   const [modelPath, inputPath, outDir] = process.argv.slice(2);
   const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'disabled' });
   const input = readNpy(inputPath);
-  const results = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', input.data, input.shape) });
+  const half = process.argv[5] === 'fp16';
+  const tensor = half ? new ort.Tensor('float16', Uint16Array.from(input.data, toHalf), input.shape)
+                      : new ort.Tensor('float32', input.data, input.shape);
+  const results = await session.run({ [session.inputNames[0]]: tensor });
   fs.mkdirSync(outDir, { recursive: true });
   for (const name of session.outputNames) {
-    writeNpy(path.join(outDir, `${name}.npy`), results[name].dims, results[name].data);
+    const out = results[name];
+    const data = out.type === 'float16' ? Array.from(out.data, fromHalf) : out.data;
+    writeNpy(path.join(outDir, `${name}.npy`), out.dims, data);
   }
 }
 

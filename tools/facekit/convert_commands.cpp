@@ -79,6 +79,7 @@ int run_darknet2onnx(const std::vector<std::string>& args) {
       ("dynamic-batch", po::bool_switch(), "batch dimension left free ('batch')")
       ("input-size", po::value<std::string>()->default_value(""), "WxH (default: the cfg's)")
       ("fp16", po::bool_switch(), "float16 weights and compute (inputs/outputs stay float32)")
+      ("fp16-io", po::bool_switch(), "with --fp16: float16 inputs and outputs too")
       ("no-fold-bn", po::bool_switch(), "keep BatchNormalization nodes instead of folding them")
       ("decode", po::bool_switch(), "output boxes (N, K, 4) and scores (N, K, C)")
       ("nms", po::bool_switch(), "NonMaxSuppression in the graph; output detections (M, 7)")
@@ -99,7 +100,8 @@ int run_darknet2onnx(const std::vector<std::string>& args) {
   export_options.opset = vm["opset"].as<int>();
   export_options.batch = vm["batch"].as<int>();
   export_options.dynamic_batch = vm["dynamic-batch"].as<bool>();
-  export_options.fp16 = vm["fp16"].as<bool>();
+  export_options.fp16_io = vm["fp16-io"].as<bool>();
+  export_options.fp16 = vm["fp16"].as<bool>() || export_options.fp16_io;
   export_options.fold_bn = !vm["no-fold-bn"].as<bool>();
   export_options.nms = vm["nms"].as<bool>();
   export_options.decode = vm["decode"].as<bool>() || export_options.nms;
