@@ -34,28 +34,27 @@ LoadedDarknet build(const std::string& cfg_text, const std::string& cfg_name, Di
 }  // namespace
 
 LoadedDarknet load_darknet(const std::string& cfg_path, const std::string& weights_path,
-                           const std::string& dialect_name_or_auto, int input_w, int input_h) {
+                           const std::string& dialect_name_or_auto, int input_w, int input_h, bool load_values) {
   const std::string cfg_text = read_text(cfg_path);
-  WeightsHeader header;
+  const bool has_weights = !weights_path.empty();
   DarknetWeights weights;
-  if (!weights_path.empty()) {
-    weights = read_weights(weights_path);
-    header = weights.header;
-  }
+  if (has_weights && load_values) weights = read_weights(weights_path);
+  const WeightsHeader header = !has_weights ? WeightsHeader{} : load_values ? weights.header : read_weights_header(weights_path);
   Dialect dialect = Dialect::kPjreddie;
   std::string reason = "chosen with --dialect";
   if (dialect_name_or_auto == "auto") {
-    dialect = detect_dialect(parse_cfg_text(cfg_text, cfg_path), weights_path.empty() ? 0 : header.revision,
-                             &reason);
+    dialect = detect_dialect(parse_cfg_text(cfg_text, cfg_path), has_weights ? header.revision : 0, &reason);
   } else {
     dialect = parse_dialect(dialect_name_or_auto);
   }
-  LoadedDarknet model = build(cfg_text, cfg_path, dialect, input_w, input_h, /*random_init=*/weights_path.empty());
+  LoadedDarknet model = build(cfg_text, cfg_path, dialect, input_w, input_h, /*random_init=*/!has_weights);
   model.dialect_reason = reason;
   model.header = header;
-  if (!weights_path.empty()) {
+  if (has_weights && load_values) {
     check_weights_fit(weights, model.net->def(), weights_path);
     model.net->load_weights(weights);
+  } else if (has_weights) {
+    check_weights_file_fits(weights_path, model.net->def());
   }
   return model;
 }

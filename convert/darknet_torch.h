@@ -18,9 +18,12 @@ struct LoadedDarknet {
 
 // Parses the cfg, chooses the dialect ("auto", "pjreddie" or "alexeyab"), builds the net and,
 // when weights_path is not empty, loads the weights (checked to fit the cfg first).
-// input_w/input_h override the cfg's [net] size when > 0.
+// input_w/input_h override the cfg's [net] size when > 0. With load_values false the weights file
+// is only checked (header for the dialect, size against the cfg), for callers that run another
+// backend on it.
 LoadedDarknet load_darknet(const std::string& cfg_path, const std::string& weights_path,
-                           const std::string& dialect = "auto", int input_w = 0, int input_h = 0);
+                           const std::string& dialect = "auto", int input_w = 0, int input_h = 0,
+                           bool load_values = true);
 
 void save_darknet_checkpoint(const LoadedDarknet& model, const std::string& path);
 LoadedDarknet load_darknet_checkpoint(const std::string& path);

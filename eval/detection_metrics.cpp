@@ -31,14 +31,6 @@ std::vector<double> envelope(const std::vector<double>& precision) {
 
 }  // namespace
 
-float iou(const Box& a, const Box& b) {
-  const float iw = std::max(0.f, std::min(a.x2, b.x2) - std::max(a.x1, b.x1));
-  const float ih = std::max(0.f, std::min(a.y2, b.y2) - std::max(a.y1, b.y1));
-  const float inter = iw * ih;
-  const float uni = a.width() * a.height() + b.width() * b.height() - inter;
-  return uni > 0 ? inter / uni : 0.f;
-}
-
 Matching match_detections(const std::vector<ImageDetections>& images, float iou_threshold, float min_side) {
   Matching matching;
   std::vector<Candidate> candidates;

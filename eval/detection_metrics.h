@@ -17,14 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "datasets/box.h"
+
 namespace facekit::eval {
 
-struct Box {
-  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
-  float width() const { return x2 - x1; }
-  float height() const { return y2 - y1; }
-};
-float iou(const Box& a, const Box& b);
+using facekit::Box;
+using facekit::iou;
 
 struct GroundTruth {
   Box box;

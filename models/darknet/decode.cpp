@@ -104,11 +104,7 @@ std::vector<Detection> decode_detections(const NetDef& net, const std::vector<to
 }
 
 float box_iou(const Detection& a, const Detection& b) {
-  const float iw = std::max(0.f, std::min(a.x2, b.x2) - std::max(a.x1, b.x1));
-  const float ih = std::max(0.f, std::min(a.y2, b.y2) - std::max(a.y1, b.y1));
-  const float inter = iw * ih;
-  const float uni = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
-  return uni > 0 ? inter / uni : 0.f;
+  return iou({a.x1, a.y1, a.x2, a.y2}, {b.x1, b.y1, b.x2, b.y2});
 }
 
 std::vector<Detection> non_max_suppression(std::vector<Detection> detections, float iou_thresh) {

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "datasets/box.h"
 #include "datasets/preprocess.h"
 #include "models/darknet/netdef.h"
 

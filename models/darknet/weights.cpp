@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
@@ -70,9 +71,10 @@ DarknetWeights read_weights(const std::string& path) {
   return weights;
 }
 
-void check_weights_fit(const DarknetWeights& weights, const NetDef& net, const std::string& path) {
+namespace {
+
+void check_weight_count(long long found, const NetDef& net, const std::string& path) {
   const long long expected = net.num_weight_floats();
-  const long long found = static_cast<long long>(weights.values.size());
   if (expected == found) return;
   std::string detail;
   if (found < expected) {
@@ -89,6 +91,18 @@ void check_weights_fit(const DarknetWeights& weights, const NetDef& net, const s
                            " floats, the file has " + std::to_string(found) + " (" +
                            (found < expected ? "short by " : "too long by ") +
                            std::to_string(std::llabs(expected - found)) + ")" + detail);
+}
+
+}  // namespace
+
+void check_weights_fit(const DarknetWeights& weights, const NetDef& net, const std::string& path) {
+  check_weight_count(static_cast<long long>(weights.values.size()), net, path);
+}
+
+void check_weights_file_fits(const std::string& path, const NetDef& net) {
+  const WeightsHeader header = read_weights_header(path);
+  const auto data_bytes = static_cast<long long>(std::filesystem::file_size(path) - header.size_bytes());
+  check_weight_count(data_bytes / static_cast<long long>(sizeof(float)), net, path);
 }
 
 void write_weights(const DarknetWeights& weights, const std::string& path) {

@@ -39,6 +39,8 @@ WeightsHeader read_weights_header(const std::string& path);
 // Checks that the file holds exactly what `net` needs; the message says how many floats were
 // expected and found, and which layer runs out first.
 void check_weights_fit(const DarknetWeights& weights, const NetDef& net, const std::string& path);
+// The same check from the file's size alone, without reading the values.
+void check_weights_file_fits(const std::string& path, const NetDef& net);
 
 // Writes atomically (temporary file in the same folder, then rename).
 void write_weights(const DarknetWeights& weights, const std::string& path);

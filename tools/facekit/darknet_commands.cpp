@@ -200,10 +200,10 @@ int run_forward(const std::vector<std::string>& args) {
   }
   const torch::Device device = apply_runtime_options(vm);
 
-  // facekit parses the cfg for every backend: it checks the file before libdarknet sees it
-  // and knows which layers are heads.
+  // facekit parses the cfg for every backend: it checks the files before libdarknet sees them
+  // and knows which layers are heads. Only the torch backend needs the weights' values.
   auto model = darknet::load_darknet(vm["cfg"].as<std::string>(), vm["weights"].as<std::string>(),
-                                     vm["dialect"].as<std::string>());
+                                     vm["dialect"].as<std::string>(), 0, 0, /*load_values=*/backend == "torch");
   const darknet::NetDef& def = model.net->def();
   print_warnings(def);
   std::cerr << "dialect: " << darknet::dialect_name(def.dialect) << " (" << model.dialect_reason << ")\n";
