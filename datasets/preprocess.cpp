@@ -1,8 +1,11 @@
 #include "datasets/preprocess.h"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 namespace facekit {
 namespace {
@@ -92,6 +95,37 @@ PlanarImage fit_to_input(const PlanarImage& image, int w, int h, bool use_letter
   if (use_letterbox) return letterbox(image, w, h, geometry);
   if (geometry) *geometry = {w, h, image.w, image.h, w, h, 0, 0};
   return darknet_resize(image, w, h);
+}
+
+cv::Mat face_crop(const cv::Mat& bgr, const Box& face, const FaceCropOptions& options) {
+  if (bgr.empty() || bgr.type() != CV_8UC3) throw std::invalid_argument("face_crop expects an 8-bit BGR image");
+  if (!(face.width() > 0 && face.height() > 0)) throw std::invalid_argument("face_crop: the face box is empty");
+  if (options.size <= 0 || !(options.margin > 0)) throw std::invalid_argument("face_crop: size and margin must be positive");
+  const float cx = (face.x1 + face.x2) / 2, cy = (face.y1 + face.y2) / 2;
+  const int side = std::max(1, static_cast<int>(std::lround(std::max(face.width(), face.height()) * options.margin)));
+  const int x0 = static_cast<int>(std::lround(cx - side / 2.f)), y0 = static_cast<int>(std::lround(cy - side / 2.f));
+  const cv::Rect square(x0, y0, side, side);
+  const cv::Rect inside = square & cv::Rect(0, 0, bgr.cols, bgr.rows);
+  cv::Mat padded(side, side, CV_8UC3, options.fill);
+  if (!inside.empty()) bgr(inside).copyTo(padded(inside - square.tl()));
+  cv::Mat out;
+  const int interpolation = side > options.size ? cv::INTER_AREA : cv::INTER_LINEAR;
+  cv::resize(padded, out, cv::Size(options.size, options.size), 0, 0, interpolation);
+  return out;
+}
+
+void append_normalised_chw(const cv::Mat& bgr, const Normalisation& norm, std::vector<float>* out) {
+  if (bgr.type() != CV_8UC3) throw std::invalid_argument("append_normalised_chw expects an 8-bit BGR image");
+  const size_t plane = static_cast<size_t>(bgr.rows) * bgr.cols, start = out->size();
+  out->resize(start + 3 * plane);
+  float* rgb = out->data() + start;
+  for (int y = 0; y < bgr.rows; ++y) {
+    const auto* row = bgr.ptr<cv::Vec3b>(y);
+    for (int x = 0; x < bgr.cols; ++x) {
+      const size_t i = static_cast<size_t>(y) * bgr.cols + x;
+      for (int k = 0; k < 3; ++k) rgb[k * plane + i] = (row[x][2 - k] / 255.f - norm.mean[k]) / norm.std[k];
+    }
+  }
 }
 
 }  // namespace facekit

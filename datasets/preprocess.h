@@ -7,6 +7,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "datasets/box.h"
+
 namespace facekit {
 
 // Darknet's `image`: channels x height x width floats, RGB, values in [0, 1].
@@ -43,5 +45,33 @@ PlanarImage letterbox(const PlanarImage& image, int w, int h, LetterboxGeometry*
 // Fits an image to the input: letterbox, or a plain stretch (AlexeyAB's default).
 PlanarImage fit_to_input(const PlanarImage& image, int w, int h, bool use_letterbox,
                          LetterboxGeometry* geometry = nullptr);
+
+// ---- the face crop: detector box -> classifier input ----
+
+// How a face box becomes the classifier's input. Stored in classifier checkpoints, so training,
+// evaluation and inference crop the same way.
+struct FaceCropOptions {
+  // Side of the square crop / longer side of the face box. The original project used 1.4 for a
+  // lone face and 1.05 in a crowd.
+  float margin = 1.4f;
+  int size = 160;  // output side in pixels
+  // Where the square leaves the image it is padded with this colour (BGR), never squeezed: the
+  // original project's border faces became non-square crops and looked wider than they are.
+  cv::Scalar fill = cv::Scalar(104, 116, 124);  // ImageNet's mean colour: 0 after normalisation
+};
+
+// The square crop centred on `face`, padded where it leaves the image, resized to
+// options.size x options.size (area averaging when shrinking, bilinear when enlarging), BGR 8-bit.
+// The square is rounded to whole pixels once, so the same box always gives the same bytes.
+cv::Mat face_crop(const cv::Mat& bgr, const Box& face, const FaceCropOptions& options);
+
+// Per-channel normalisation of an RGB image: (value / 255 - mean) / std.
+struct Normalisation {
+  float mean[3] = {0.485f, 0.456f, 0.406f};  // ImageNet, as torchvision's pretrained models expect
+  float std[3] = {0.229f, 0.224f, 0.225f};
+};
+
+// BGR 8-bit -> planar RGB floats, normalised; appended to `out` (so a batch is one buffer).
+void append_normalised_chw(const cv::Mat& bgr, const Normalisation& norm, std::vector<float>* out);
 
 }  // namespace facekit
