@@ -1,0 +1,127 @@
+#include "datasets/face_loader.h"
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+#include <thread>
+
+#include <opencv2/imgcodecs.hpp>
+
+namespace facekit {
+namespace {
+
+std::mt19937 generator(uint64_t seed, uint64_t epoch, uint64_t position) {
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(epoch),
+                    static_cast<uint32_t>(position)};
+  return std::mt19937(seq);
+}
+
+// The whole image when the dataset gives no box (aligned crops such as UTKFace).
+Box face_box(const cv::Mat& bgr, const FaceSample& sample) {
+  return sample.face ? *sample.face : Box{0, 0, static_cast<float>(bgr.cols), static_cast<float>(bgr.rows)};
+}
+
+}  // namespace
+
+void append_face_input(const cv::Mat& bgr, const FaceSample& sample, const FaceCropOptions& crop,
+                       const Normalisation& normalisation, std::vector<float>* out) {
+  append_normalised_chw(face_crop(bgr, face_box(bgr, sample), crop), normalisation, out);
+}
+
+FaceLoader::FaceLoader(const std::vector<FaceSample>& samples, FaceLoaderOptions options)
+    : samples_(samples), options_(std::move(options)) {
+  if (options_.batch_size <= 0 || options_.threads <= 0) throw std::invalid_argument("FaceLoader: batch size and threads must be positive");
+  if (options_.world_size <= 0 || options_.rank < 0 || options_.rank >= options_.world_size) {
+    throw std::invalid_argument("FaceLoader: rank must be in [0, world size)");
+  }
+  if (!options_.sample_weights.empty() && options_.sample_weights.size() != samples_.size()) {
+    throw std::invalid_argument("FaceLoader: one weight per sample");
+  }
+}
+
+FaceLoader::~FaceLoader() {
+  if (pending_.valid()) pending_.wait();
+}
+
+void FaceLoader::start_epoch(int epoch) {
+  if (pending_.valid()) pending_.wait();
+  epoch_ = epoch;
+  std::vector<size_t> all(samples_.size());
+  std::iota(all.begin(), all.end(), size_t{0});
+  auto rng = generator(options_.seed, static_cast<uint64_t>(epoch), ~uint64_t{0});
+  if (!options_.sample_weights.empty()) {
+    std::discrete_distribution<size_t> draw(options_.sample_weights.begin(), options_.sample_weights.end());
+    for (auto& index : all) index = draw(rng);
+  } else if (options_.shuffle) {
+    std::shuffle(all.begin(), all.end(), rng);
+  }
+  // DistributedSampler: pad by repeating the start so every rank gets the same count.
+  const size_t world = options_.world_size;
+  const size_t per_rank = (all.size() + world - 1) / world;
+  for (size_t i = all.size(); i < per_rank * world && !all.empty(); ++i) all.push_back(all[i % samples_.size()]);
+  order_.clear();
+  for (size_t i = options_.rank; i < all.size(); i += world) order_.push_back(all[i]);
+  position_ = 0;
+  prefetch(0);
+}
+
+int FaceLoader::batches_per_epoch() const {
+  const size_t b = options_.batch_size;
+  return static_cast<int>(options_.drop_last ? order_.size() / b : (order_.size() + b - 1) / b);
+}
+
+bool FaceLoader::next(FaceBatch* batch) {
+  if (!pending_.valid()) return false;
+  *batch = pending_.get();
+  position_ += options_.batch_size;
+  prefetch(position_);
+  return true;
+}
+
+void FaceLoader::prefetch(size_t first) {
+  const size_t remaining = first < order_.size() ? order_.size() - first : 0;
+  if (remaining == 0 || (options_.drop_last && remaining < static_cast<size_t>(options_.batch_size))) return;
+  pending_ = std::async(std::launch::async, [this, first] { return prepare(first); });
+}
+
+FaceBatch FaceLoader::prepare(size_t first) const {
+  const size_t count = std::min<size_t>(options_.batch_size, order_.size() - first);
+  const size_t side = options_.crop.size, plane = 3 * side * side;
+  std::vector<std::vector<float>> inputs(count);
+  std::vector<bool> readable(count, false);
+  const auto work = [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const FaceSample& sample = samples_[order_[first + i]];
+      const cv::Mat bgr = cv::imread(sample.image, cv::IMREAD_COLOR);
+      if (bgr.empty()) continue;
+      readable[i] = true;
+      inputs[i].reserve(plane);
+      if (options_.augment) {
+        auto rng = generator(options_.seed, static_cast<uint64_t>(epoch_), first + i);
+        append_normalised_chw(augmented_face_crop(bgr, face_box(bgr, sample), options_.crop, options_.augment_options, &rng),
+                              options_.normalisation, &inputs[i]);
+      } else {
+        append_face_input(bgr, sample, options_.crop, options_.normalisation, &inputs[i]);
+      }
+    }
+  };
+  const size_t threads = std::min<size_t>(options_.threads, count);
+  std::vector<std::thread> workers;
+  for (size_t t = 0; t < threads; ++t) workers.emplace_back(work, count * t / threads, count * (t + 1) / threads);
+  for (auto& w : workers) w.join();
+
+  FaceBatch batch;
+  batch.pixels.reserve(count * plane);
+  for (size_t i = 0; i < count; ++i) {
+    const FaceSample& sample = samples_[order_[first + i]];
+    if (!readable[i]) {
+      batch.unreadable.push_back(sample.image);
+      continue;
+    }
+    batch.pixels.insert(batch.pixels.end(), inputs[i].begin(), inputs[i].end());
+    batch.samples.push_back(&sample);
+  }
+  return batch;
+}
+
+}  // namespace facekit

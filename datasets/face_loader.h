@@ -1,0 +1,68 @@
+// Batches of classifier inputs from a FaceSample list: shuffled (or weighted) per epoch from a
+// seed, sharded across distributed ranks like PyTorch's DistributedSampler, decoded, cropped with
+// the shared face_crop (augmented for training) and normalised by worker threads while the model
+// works on the previous batch.
+//
+// Determinism: the epoch order comes from (seed, epoch); each sample's augmentation from (seed,
+// epoch, position), so results do not depend on the thread count or on timing.
+#pragma once
+
+#include <cstdint>
+#include <future>
+#include <vector>
+
+#include "datasets/face_augment.h"
+#include "datasets/formats/face_labels.h"
+#include "datasets/preprocess.h"
+
+namespace facekit {
+
+struct FaceLoaderOptions {
+  int batch_size = 32;
+  int threads = 2;
+  bool shuffle = true;
+  bool augment = false;
+  bool drop_last = false;
+  uint64_t seed = 0;
+  std::vector<double> sample_weights;  // non-empty: draw the epoch with replacement by weight
+  int rank = 0, world_size = 1;        // this process takes positions rank, rank + world, ...
+  FaceCropOptions crop;
+  Normalisation normalisation;
+  FaceAugmentOptions augment_options;
+};
+
+struct FaceBatch {
+  std::vector<float> pixels;           // n x 3 x crop.size x crop.size
+  std::vector<const FaceSample*> samples;
+  std::vector<std::string> unreadable;  // images that failed to decode (left out of the batch)
+  int size() const { return static_cast<int>(samples.size()); }
+};
+
+// The evaluation input of one face (no augmentation): what inference computes too.
+void append_face_input(const cv::Mat& bgr, const FaceSample& sample, const FaceCropOptions& crop,
+                       const Normalisation& normalisation, std::vector<float>* out);
+
+class FaceLoader {
+ public:
+  FaceLoader(const std::vector<FaceSample>& samples, FaceLoaderOptions options);
+  ~FaceLoader();
+
+  void start_epoch(int epoch);
+  // The next batch of this epoch; false when the epoch is done.
+  bool next(FaceBatch* batch);
+  int batches_per_epoch() const;
+  int samples_per_epoch() const { return static_cast<int>(order_.size()); }
+
+ private:
+  FaceBatch prepare(size_t first) const;
+  void prefetch(size_t first);
+
+  const std::vector<FaceSample>& samples_;
+  FaceLoaderOptions options_;
+  int epoch_ = 0;
+  std::vector<size_t> order_;  // this rank's share of the epoch
+  size_t position_ = 0;
+  std::future<FaceBatch> pending_;
+};
+
+}  // namespace facekit
