@@ -1,0 +1,83 @@
+// Learning-rate schedules on hand-computed values, and the run log's CSV.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "train/lr_schedule.h"
+#include "train/run_log.h"
+
+namespace facekit::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(LrSchedule, WarmupThenCosine) {
+  LrSchedule s;
+  s.base = 0.1;
+  s.warmup = 10;
+  s.total = 110;
+  s.min = 0.001;
+  EXPECT_DOUBLE_EQ(s.at(0), 0);
+  EXPECT_DOUBLE_EQ(s.at(5), 0.05);
+  EXPECT_DOUBLE_EQ(s.at(10), 0.1);
+  EXPECT_NEAR(s.at(60), 0.001 + 0.099 / 2, 1e-12);  // half way: cos(pi / 2) = 0
+  EXPECT_NEAR(s.at(110), 0.001, 1e-12);
+  EXPECT_NEAR(s.at(500), 0.001, 1e-12);
+}
+
+TEST(LrSchedule, DarknetBurnInAndSteps) {
+  LrSchedule s;  // yolov3.cfg: learning_rate=0.001 burn_in=1000 power=4 steps=400000,450000 scales=.1,.1
+  s.policy = LrSchedule::Policy::kSteps;
+  s.base = 0.001;
+  s.warmup = 1000;
+  s.warmup_power = 4;
+  s.steps = {400000, 450000};
+  s.scales = {0.1, 0.1};
+  EXPECT_DOUBLE_EQ(s.at(500), 0.001 * std::pow(0.5, 4));
+  EXPECT_DOUBLE_EQ(s.at(399999), 0.001);
+  EXPECT_NEAR(s.at(400000), 0.0001, 1e-15);
+  EXPECT_NEAR(s.at(460000), 0.00001, 1e-16);
+}
+
+TEST(LrSchedule, PolyExpAndNames) {
+  LrSchedule s;
+  s.policy = parse_lr_policy("poly");
+  s.base = 0.1;
+  s.total = 100;
+  s.power = 2;
+  EXPECT_NEAR(s.at(50), 0.025, 1e-12);
+  s.policy = parse_lr_policy("exp");
+  s.gamma = 0.5;
+  EXPECT_NEAR(s.at(3), 0.0125, 1e-12);
+  EXPECT_THROW(parse_lr_policy("sgd"), std::invalid_argument);
+}
+
+TEST(RunLog, CsvHasAHeaderAndResumeDropsLaterRows) {
+  const fs::path dir = fs::temp_directory_path() / ("facekit_runlog_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  {
+    RunLog log(dir.string(), {"train_loss", "val_loss", "val_acc"});
+    log.add(1, {{"train_loss", 2.5}, {"val_loss", 2.0}, {"val_acc", 0.5}});
+    log.add(2, {{"train_loss", 1.5}, {"val_acc", 0.75}});  // val_loss missing: empty cell
+    log.add(3, {{"train_loss", 1.0}});
+  }
+  std::ifstream csv(dir / "results.csv");
+  std::stringstream text;
+  text << csv.rdbuf();
+  EXPECT_EQ(text.str(), "epoch,train_loss,val_loss,val_acc\n1,2.5,2,0.5\n2,1.5,,0.75\n3,1,,\n");
+  EXPECT_GT(fs::file_size(dir / "curves.png"), 1000u);
+  RunLog resumed(dir.string(), {"train_loss", "val_loss", "val_acc"});
+  resumed.restore(2);
+  ASSERT_EQ(resumed.rows().size(), 2u);
+  EXPECT_TRUE(std::isnan(resumed.rows()[1][2]));
+  EXPECT_EQ(format_duration(3725), "1:02:05");
+  EXPECT_EQ(format_duration(65), "1:05");
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace facekit::train
