@@ -43,7 +43,7 @@ FaceLoader::~FaceLoader() {
   if (pending_.valid()) pending_.wait();
 }
 
-void FaceLoader::start_epoch(int epoch) {
+void FaceLoader::start_epoch(int epoch, int skip_batches) {
   if (pending_.valid()) pending_.wait();
   epoch_ = epoch;
   std::vector<size_t> all(samples_.size());
@@ -61,8 +61,8 @@ void FaceLoader::start_epoch(int epoch) {
   for (size_t i = all.size(); i < per_rank * world && !all.empty(); ++i) all.push_back(all[i % samples_.size()]);
   order_.clear();
   for (size_t i = options_.rank; i < all.size(); i += world) order_.push_back(all[i]);
-  position_ = 0;
-  prefetch(0);
+  position_ = static_cast<size_t>(skip_batches) * options_.batch_size;
+  prefetch(position_);
 }
 
 int FaceLoader::batches_per_epoch() const {

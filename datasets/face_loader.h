@@ -47,7 +47,8 @@ class FaceLoader {
   FaceLoader(const std::vector<FaceSample>& samples, FaceLoaderOptions options);
   ~FaceLoader();
 
-  void start_epoch(int epoch);
+  // `skip_batches`: resume inside an epoch (the order is the same, the skipped batches are not read).
+  void start_epoch(int epoch, int skip_batches = 0);
   // The next batch of this epoch; false when the epoch is done.
   bool next(FaceBatch* batch);
   int batches_per_epoch() const;

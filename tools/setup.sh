@@ -9,8 +9,9 @@ packages=(
   libtorch-dev libopencv-dev opencv-data darknet
   libonnx-dev libprotobuf-dev protobuf-compiler
   libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libmatio-dev nlohmann-json3-dev   # IMDB-WIKI .mat metadata; JSON reports
   libopenblas0-pthread   # LibTorch/OpenCV otherwise use the slow reference libblas.so.3
-  python3-torch python3-torchvision python3-onnx python3-opencv python3-numpy python3-sklearn   # reference checks
+  python3-torch python3-torchvision python3-onnx python3-opencv python3-numpy python3-sklearn python3-scipy   # reference checks
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

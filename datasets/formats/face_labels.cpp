@@ -8,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "datasets/formats/imdb_wiki.h"
+
 namespace facekit {
 namespace {
 
@@ -196,6 +198,31 @@ FaceDataset read_adience_fold(const std::string& fold_path, const std::string& r
     dataset.samples.push_back(std::move(sample));
   }
   return dataset;
+}
+
+FaceDataset read_face_dataset(const std::string& spec, const std::string& split, const std::string& images_dir,
+                              const std::vector<AgeInterval>& intervals) {
+  const auto colon = spec.find(':');
+  if (colon == std::string::npos) throw std::invalid_argument("dataset '" + spec + "' must be FORMAT:PATH");
+  const std::string format = spec.substr(0, colon), path = spec.substr(colon + 1);
+  if (format == "utkface") {
+    std::string dir = images_dir.empty() ? path : images_dir;
+    if (images_dir.empty() && fs::is_directory(fs::path(path) / "images")) dir = (fs::path(path) / "images").string();
+    return read_utkface(dir, split, intervals);
+  }
+  if (format == "aaf" || format == "csv") return read_face_csv(path, images_dir, intervals);
+  if (format == "adience") {
+    FaceDataset all = read_adience_fold(path, images_dir, intervals);
+    std::stringstream more(split);
+    for (std::string fold; std::getline(more, fold, ',');) {
+      FaceDataset extra = read_adience_fold(trimmed(fold), images_dir.empty() ? fs::path(path).parent_path().string() : images_dir, intervals);
+      all.samples.insert(all.samples.end(), extra.samples.begin(), extra.samples.end());
+      all.skipped.insert(all.skipped.end(), extra.skipped.begin(), extra.skipped.end());
+    }
+    return all;
+  }
+  if (format == "imdbwiki") return read_imdb_wiki(path, images_dir, intervals);
+  throw std::invalid_argument("dataset format '" + format + "' (expected utkface, aaf, csv, adience or imdbwiki)");
 }
 
 }  // namespace facekit

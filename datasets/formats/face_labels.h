@@ -49,6 +49,15 @@ FaceDataset read_face_csv(const std::string& csv_path, const std::string& images
 FaceDataset read_adience_fold(const std::string& fold_path, const std::string& root,
                               const std::vector<AgeInterval>& intervals);
 
+// A dataset named on the command line as FORMAT:PATH:
+//   utkface:DIR      DIR or DIR/images holds the images; `split` lists the ones to use
+//   aaf:CSV, csv:CSV  the CSV loader (All-Age-Faces' faces.csv is a CSV with boxes)
+//   adience:FOLD     one fold_N_data.txt; `split` may name more folds, comma-separated
+//   imdbwiki:MAT     imdb.mat or wiki.mat (default filters, see imdb_wiki.h)
+// `images_dir` overrides where images are looked for.
+FaceDataset read_face_dataset(const std::string& spec, const std::string& split, const std::string& images_dir,
+                              const std::vector<AgeInterval>& intervals);
+
 // "M", "Male", "m", "0" -> kMale; "F", "Female", "f", "1" -> kFemale; "u", "Not Sure", "" -> kUnknown.
 // Anything else throws.
 int parse_gender(const std::string& text);
