@@ -331,6 +331,11 @@ LayerDef parse_yolo(const ParseContext& ctx) {
     l.scale_x_y = s.get_float("scale_x_y", 1.f);
     l.new_coords = s.get_int("new_coords", 0) != 0;
   }
+  l.max_boxes = s.get_int("max", 90);
+  l.jitter = s.get_float("jitter", 0.2f);
+  l.random = s.get_int("random", 0) != 0;
+  l.ignore_thresh = s.get_float("ignore_thresh", 0.5f);
+  l.truth_thresh = s.get_float("truth_thresh", 1.f);
   check_head_channels(ctx, static_cast<int>(l.mask.size()), 4 + 1 + l.classes);
   l.out = ctx.input;
   return l;
@@ -352,6 +357,17 @@ LayerDef parse_region(const ParseContext& ctx) {
     fail(s, "num=" + std::to_string(l.num) + " needs " + std::to_string(2 * l.num) +
                 " anchor values, found " + std::to_string(l.anchors.size()));
   }
+  l.max_boxes = s.get_int("max", 30);
+  l.jitter = s.get_float("jitter", 0.2f);
+  l.random = s.get_int("random", 0) != 0;
+  l.thresh = s.get_float("thresh", 0.5f);
+  l.coord_scale = s.get_float("coord_scale", 1.f);
+  l.object_scale = s.get_float("object_scale", 1.f);
+  l.noobject_scale = s.get_float("noobject_scale", 1.f);
+  l.class_scale = s.get_float("class_scale", 1.f);
+  l.rescore = s.get_int("rescore", 0) != 0;
+  l.bias_match = s.get_int("bias_match", 0) != 0;
+  l.absolute = s.get_int("absolute", 0) != 0;
   check_head_channels(ctx, l.num, l.coords + 1 + l.classes);
   l.out = ctx.input;
   return l;

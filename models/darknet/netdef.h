@@ -68,6 +68,14 @@ struct LayerDef {
   float scale_x_y = 1.f;
   bool new_coords = false;
   bool softmax = false, background = false;  // region
+  // yolo, region: training (defaults of Darknet's parse_yolo / parse_region)
+  int max_boxes = 90;                          // `max`: truth boxes per image (region: 30)
+  float jitter = 0.2f;
+  bool random = false;                         // multi-scale training
+  float ignore_thresh = 0.5f, truth_thresh = 1.f;  // yolo
+  float thresh = 0.5f;                         // region: the ignore threshold
+  float coord_scale = 1, object_scale = 1, noobject_scale = 1, class_scale = 1;  // region
+  bool rescore = false, bias_match = false, absolute = false;                 // region
   // softmax
   float temperature = 1.f;
   // dropout

@@ -168,6 +168,31 @@ const float* fk_darknet_layer_output(const fk_darknet* handle, int i, int* c, in
   return l->output;
 }
 
+int fk_darknet_train_forward(fk_darknet* handle, const float* input, const float* boxes, int num_boxes) {
+  network* net = handle->net;
+  const int values_per_box = 5;
+  if (num_boxes * values_per_box > net->truths) return -1;
+  float* truth = (float*)calloc((size_t)net->truths, sizeof(float));
+  memcpy(truth, boxes, sizeof(float) * (size_t)(num_boxes * values_per_box));
+  float* saved_truth = net->truth;
+  net->input = (float*)input;
+  net->truth = truth;
+  net->train = 1;
+  forward_network(net);
+  net->train = 0;
+  net->input = 0;
+  net->truth = saved_truth;
+  free(truth);
+  return 0;
+}
+
+const float* fk_darknet_layer_delta(const fk_darknet* handle, int i, int* size) {
+  if (i < 0 || i >= handle->net->n) return NULL;
+  const layer* l = &handle->net->layers[i];
+  *size = l->outputs;
+  return l->delta;
+}
+
 int fk_darknet_load_resized(const char* image_path, int w, int h, int letterbox, float* out) {
   FILE* probe = fopen(image_path, "rb");
   if (!probe) return -1;

@@ -28,6 +28,14 @@ void fk_darknet_forward(fk_darknet* net, const float* input);
 /* Output of layer i after the last forward, with its shape; NULL if i is out of range. */
 const float* fk_darknet_layer_output(const fk_darknet* net, int i, int* c, int* h, int* w);
 
+/* A training-mode forward (net->train = 1, as train_network_datum runs it) on a (c, h, w) input
+ * with `num_boxes` ground-truth boxes of 5 floats each (x, y, w, h normalised, then the class).
+ * Afterwards yolo and region layers hold their `delta` (see fk_darknet_layer_delta). Returns -1
+ * when the boxes do not fit the network's truth buffer. */
+int fk_darknet_train_forward(fk_darknet* net, const float* input, const float* boxes, int num_boxes);
+/* Layer i's delta after fk_darknet_train_forward (size = its outputs); NULL if it has none. */
+const float* fk_darknet_layer_delta(const fk_darknet* net, int i, int* size);
+
 /* Darknet's load_image_color + letterbox_image (or resize_image when letterbox is 0) of a file
  * into out (3 x h x w floats, RGB planar in [0, 1]). Returns 0 on success, -1 if the file
  * cannot be read. */

@@ -1,0 +1,173 @@
+#include "train/yolo_loss.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "datasets/box.h"
+
+namespace facekit::train {
+namespace {
+
+// Centre-size box (Darknet's `box`) -> corners, for facekit's iou.
+Box corners(float x, float y, float w, float h) { return {x - w / 2, y - h / 2, x + w / 2, y + h / 2}; }
+
+// Per-element targets and weights over the head input; weight 0 means "no loss".
+struct Targets {
+  std::vector<float> target, weight;
+  std::vector<uint8_t> linear;  // 1 for w and h (squared error), 0 for logistic outputs (BCE)
+};
+
+class YoloAssigner {
+ public:
+  YoloAssigner(const darknet::LayerDef& head, const float* output, int batch, int h, int w, int net_w, int net_h)
+      : head_(head), out_(output), batch_(batch), h_(h), w_(w), net_w_(net_w), net_h_(net_h),
+        entries_(5 + head.classes), size_(static_cast<size_t>(batch) * head.mask.size() * entries_ * h * w) {
+    targets_.target.assign(size_, 0.f);
+    targets_.weight.assign(size_, 0.f);
+    targets_.linear.assign(size_, 0);
+  }
+
+  // Darknet's entry_index: image b, anchor slot n, entry e (0..4 box+obj, 5.. classes), cell (i, j).
+  size_t index(int b, int n, int e, int j, int i) const {
+    return ((static_cast<size_t>(b) * head_.mask.size() + n) * entries_ + e) * h_ * w_ + static_cast<size_t>(j) * w_ + i;
+  }
+  float out(int b, int n, int e, int j, int i) const { return out_[index(b, n, e, j, i)]; }
+
+  Box predicted(int b, int n, int j, int i) const {  // get_yolo_box
+    const int anchor = head_.mask[n];
+    return corners((i + out(b, n, 0, j, i)) / w_, (j + out(b, n, 1, j, i)) / h_,
+                   std::exp(out(b, n, 2, j, i)) * head_.anchors[2 * anchor] / net_w_,
+                   std::exp(out(b, n, 3, j, i)) * head_.anchors[2 * anchor + 1] / net_h_);
+  }
+
+  void set(size_t k, float target, float weight, bool linear = false) {
+    targets_.target[k] = target;
+    targets_.weight[k] = weight;
+    targets_.linear[k] = linear;
+  }
+
+  // delta_yolo_box with anchor mask[n] (Darknet passes best_n in its second loop: the same anchor).
+  float assign_box(const TruthBox& t, int b, int n, int anchor, int j, int i) {
+    const float scale = 2 - t.w * t.h;
+    const float iou_value = iou(predicted(b, n, j, i), corners(t.x, t.y, t.w, t.h));
+    set(index(b, n, 0, j, i), t.x * w_ - i, scale);
+    set(index(b, n, 1, j, i), t.y * h_ - j, scale);
+    set(index(b, n, 2, j, i), std::log(t.w * net_w_ / head_.anchors[2 * anchor]), scale, true);
+    set(index(b, n, 3, j, i), std::log(t.h * net_h_ / head_.anchors[2 * anchor + 1]), scale, true);
+    return iou_value;
+  }
+
+  // delta_yolo_class: if a class target is already set here, only the truth's class changes.
+  void assign_class(int class_id, int b, int n, int j, int i) {
+    if (targets_.weight[index(b, n, 5, j, i)] != 0) {
+      set(index(b, n, 5 + class_id, j, i), 1.f, 1.f);
+      return;
+    }
+    for (int c = 0; c < head_.classes; ++c) set(index(b, n, 5 + c, j, i), c == class_id ? 1.f : 0.f, 1.f);
+  }
+
+  Targets assign(const std::vector<std::vector<TruthBox>>& truths, YoloLossStats* stats) {
+    for (int b = 0; b < batch_; ++b) {
+      const auto& boxes = truths[b];
+      assign_objectness(b, boxes);
+      for (const TruthBox& t : boxes) assign_truth(b, t, stats);
+    }
+    return std::move(targets_);
+  }
+
+ private:
+  // First loop of forward_yolo_layer: every prediction against every truth.
+  void assign_objectness(int b, const std::vector<TruthBox>& boxes) {
+    for (int j = 0; j < h_; ++j) {
+      for (int i = 0; i < w_; ++i) {
+        for (int n = 0; n < static_cast<int>(head_.mask.size()); ++n) {
+          const Box pred = predicted(b, n, j, i);
+          float best_iou = 0;
+          int best_t = 0;
+          for (size_t t = 0; t < boxes.size(); ++t) {
+            const float v = iou(pred, corners(boxes[t].x, boxes[t].y, boxes[t].w, boxes[t].h));
+            if (v > best_iou) best_iou = v, best_t = static_cast<int>(t);
+          }
+          const size_t obj = index(b, n, 4, j, i);
+          set(obj, 0.f, best_iou > head_.ignore_thresh ? 0.f : 1.f);
+          if (best_iou > head_.truth_thresh) {
+            set(obj, 1.f, 1.f);
+            assign_class(boxes[best_t].class_id, b, n, j, i);
+            assign_box(boxes[best_t], b, n, head_.mask[n], j, i);
+          }
+        }
+      }
+    }
+  }
+
+  // Second loop: the truth's cell and best-shaped anchor, if that anchor belongs to this head.
+  void assign_truth(int b, const TruthBox& t, YoloLossStats* stats) {
+    // Darknet truncates (truth.x * l.w); a centre on the far edge would index past the grid.
+    const int i = std::min(static_cast<int>(t.x * w_), w_ - 1), j = std::min(static_cast<int>(t.y * h_), h_ - 1);
+    float best_iou = 0;
+    int best_n = 0;
+    for (int n = 0; n < head_.num; ++n) {
+      const float v = iou(corners(0, 0, head_.anchors[2 * n] / net_w_, head_.anchors[2 * n + 1] / net_h_), corners(0, 0, t.w, t.h));
+      if (v > best_iou) best_iou = v, best_n = n;
+    }
+    const auto slot = std::find(head_.mask.begin(), head_.mask.end(), best_n);
+    if (slot == head_.mask.end()) return;
+    const int n = static_cast<int>(slot - head_.mask.begin());
+    const float v = assign_box(t, b, n, best_n, j, i);
+    set(index(b, n, 4, j, i), 1.f, 1.f);
+    assign_class(t.class_id, b, n, j, i);
+    if (stats) stats->avg_iou += v, ++stats->count;
+  }
+
+  const darknet::LayerDef& head_;
+  const float* out_;
+  int batch_, h_, w_, net_w_, net_h_, entries_;
+  size_t size_;
+  Targets targets_;
+};
+
+// The head's output as Darknet's forward computes it: logistic on x, y, objectness and classes.
+torch::Tensor activated(const torch::Tensor& input, int anchors, int entries) {
+  const auto shaped = input.view({input.size(0), anchors, entries, input.size(2), input.size(3)});
+  auto out = shaped.clone();
+  out.narrow(2, 0, 2).sigmoid_();
+  out.narrow(2, 4, entries - 4).sigmoid_();
+  return out;
+}
+
+}  // namespace
+
+torch::Tensor yolo_loss(const darknet::LayerDef& head, const torch::Tensor& input,
+                        const std::vector<std::vector<TruthBox>>& truths, int net_w, int net_h, YoloLossStats* stats) {
+  const int batch = static_cast<int>(input.size(0)), h = static_cast<int>(input.size(2)), w = static_cast<int>(input.size(3));
+  const int anchors = static_cast<int>(head.mask.size()), entries = 5 + head.classes;
+  TORCH_CHECK(input.size(1) == anchors * entries, "yolo_loss: the head input has ", input.size(1), " channels, expected ",
+              anchors * entries);
+  TORCH_CHECK(static_cast<int>(truths.size()) == batch, "yolo_loss: one truth list per image");
+  const torch::Tensor output = activated(input.detach().to(torch::kCPU, torch::kFloat), anchors, entries).contiguous();
+  YoloAssigner assigner(head, output.data_ptr<float>(), batch, h, w, net_w, net_h);
+  Targets t = assigner.assign(truths, stats);
+
+  const auto options = torch::TensorOptions().dtype(torch::kFloat);
+  const auto shape = input.sizes();
+  // Cloned: autograd keeps the targets for the backward pass, after `t` is gone.
+  const auto target = torch::from_blob(t.target.data(), shape, options).clone().to(input.device());
+  const auto weight = torch::from_blob(t.weight.data(), shape, options).clone().to(input.device());
+  const auto linear = torch::from_blob(t.linear.data(), shape, torch::kUInt8).to(input.device(), torch::kBool);
+  const auto x = input.to(torch::kFloat);
+  const auto bce = torch::binary_cross_entropy_with_logits(x, target, {}, {}, at::Reduction::None);
+  const auto squared = 0.5 * (x - target).pow(2);
+  const auto per_element = weight * torch::where(linear, squared, bce);
+  if (stats) {
+    const auto view = per_element.detach().view({batch, anchors, entries, h, w});
+    const auto obj_target = target.view({batch, anchors, entries, h, w}).select(2, 4);
+    const auto obj = view.select(2, 4);
+    stats->coord += view.narrow(2, 0, 4).sum().item<double>();
+    stats->objectness += (obj * (obj_target > 0.5)).sum().item<double>();
+    stats->no_object += (obj * (obj_target <= 0.5)).sum().item<double>();
+    stats->classes += view.narrow(2, 5, head.classes).sum().item<double>();
+  }
+  return per_element.sum();
+}
+
+}  // namespace facekit::train
