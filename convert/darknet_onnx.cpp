@@ -5,6 +5,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -727,6 +728,16 @@ void export_darknet_onnx(DarknetNetImpl& net, const OnnxExportOptions& options, 
   write_file_atomically(path, [&](std::ostream& out) {
     if (!model.SerializeToOstream(&out)) throw std::runtime_error(path + ": cannot serialise the ONNX model");
   });
+}
+
+std::map<std::string, std::string> read_onnx_metadata(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw std::runtime_error(path + ": cannot open ONNX model");
+  onnx::ModelProto model;
+  if (!model.ParseFromIstream(&file)) throw std::runtime_error(path + ": not an ONNX model (protobuf parse failed)");
+  std::map<std::string, std::string> metadata;
+  for (const auto& entry : model.metadata_props()) metadata[entry.key()] = entry.value();
+  return metadata;
 }
 
 }  // namespace facekit::darknet

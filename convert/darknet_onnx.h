@@ -11,6 +11,7 @@
 // (M, 7): batch index, x1, y1, x2, y2, score, class.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,5 +36,10 @@ struct OnnxExportOptions {
 
 // Throws (with the layer's cfg line) for anything that cannot be exported; writes atomically.
 void export_darknet_onnx(DarknetNetImpl& net, const OnnxExportOptions& options, const std::string& path);
+
+// The metadata export_darknet_onnx stores (class_names, anchors, input_size "WxH", resize_mode
+// "letterbox" | "stretch", dialect, source_cfg...), read back from an .onnx file: key -> value.
+// Throws with the path when the file is not an ONNX model.
+std::map<std::string, std::string> read_onnx_metadata(const std::string& path);
 
 }  // namespace facekit::darknet

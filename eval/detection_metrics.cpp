@@ -29,6 +29,28 @@ std::vector<double> envelope(const std::vector<double>& precision) {
   return e;
 }
 
+// Steps 1-3 of the matching rule (detection_metrics.h) for one detection; marks the matched box.
+Outcome match_one(const ImageDetections& image, const Box& box, float iou_threshold, float min_side,
+                  std::vector<bool>* matched) {
+  int best = -1;
+  float best_iou = iou_threshold;
+  bool hits_ignored = false;
+  for (size_t t = 0; t < image.truth.size(); ++t) {
+    const float overlap = iou(box, image.truth[t].box);
+    if (!counts(image.truth[t], min_side)) {
+      hits_ignored |= overlap >= iou_threshold;
+    } else if (!(*matched)[t] && overlap >= best_iou) {
+      best = static_cast<int>(t);
+      best_iou = overlap;
+    }
+  }
+  if (best >= 0) {
+    (*matched)[static_cast<size_t>(best)] = true;
+    return Outcome::kTruePositive;
+  }
+  return hits_ignored ? Outcome::kIgnored : Outcome::kFalsePositive;
+}
+
 }  // namespace
 
 Matching match_detections(const std::vector<ImageDetections>& images, float iou_threshold, float min_side) {
@@ -44,29 +66,31 @@ Matching match_detections(const std::vector<ImageDetections>& images, float iou_
                    [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
   for (const auto& c : candidates) {
     const auto& image = images[c.image];
-    const Box& box = image.detections[c.index].box;
-    int best = -1;
-    float best_iou = iou_threshold;
-    bool hits_ignored = false;
-    for (size_t t = 0; t < image.truth.size(); ++t) {
-      const float overlap = iou(box, image.truth[t].box);
-      if (!counts(image.truth[t], min_side)) {
-        hits_ignored |= overlap >= iou_threshold;
-      } else if (!matched[c.image][t] && overlap >= best_iou) {
-        best = static_cast<int>(t);
-        best_iou = overlap;
-      }
-    }
-    Outcome outcome = Outcome::kFalsePositive;
-    if (best >= 0) {
-      matched[c.image][static_cast<size_t>(best)] = true;
-      outcome = Outcome::kTruePositive;
-    } else if (hits_ignored) {
-      outcome = Outcome::kIgnored;
-    }
-    matching.detections.push_back({c.score, outcome});
+    matching.detections.push_back(
+        {c.score, match_one(image, image.detections[c.index].box, iou_threshold, min_side, &matched[c.image])});
   }
   return matching;
+}
+
+ImageErrors image_errors(const ImageDetections& image, float iou_threshold, float score_threshold) {
+  std::vector<size_t> order;
+  for (size_t d = 0; d < image.detections.size(); ++d) {
+    if (image.detections[d].score >= score_threshold) order.push_back(d);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return image.detections[a].score > image.detections[b].score; });
+  ImageErrors errors;
+  std::vector<bool> matched(image.truth.size(), false);
+  for (const size_t d : order) {
+    const Box& box = image.detections[d].box;
+    const Outcome outcome = match_one(image, box, iou_threshold, /*min_side=*/0, &matched);
+    if (outcome == Outcome::kTruePositive) errors.true_positives.push_back(box);
+    if (outcome == Outcome::kFalsePositive) errors.false_positives.push_back(box);
+  }
+  for (size_t t = 0; t < image.truth.size(); ++t) {
+    if (!matched[t] && !image.truth[t].ignore) errors.missed.push_back(image.truth[t].box);
+  }
+  return errors;
 }
 
 PrCurve pr_curve(const Matching& matching) {

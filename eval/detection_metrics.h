@@ -56,6 +56,15 @@ struct Matching {
 // `min_side`: ground truth whose shorter side is below it becomes an ignore region (0: none).
 Matching match_detections(const std::vector<ImageDetections>& images, float iou_threshold, float min_side = 0);
 
+// One image at one operating point: its detections scoring at least `score_threshold`, matched
+// by the same rule (all sizes), split into true and false positives (ignored ones are in
+// neither), and the ground truth left unmatched (ignore regions are never missed).
+struct ImageErrors {
+  std::vector<Box> true_positives, false_positives, missed;
+  size_t count() const { return false_positives.size() + missed.size(); }
+};
+ImageErrors image_errors(const ImageDetections& image, float iou_threshold, float score_threshold);
+
 // Precision and recall after each distinct score threshold, highest first.
 struct PrCurve {
   std::vector<double> thresholds, precision, recall;

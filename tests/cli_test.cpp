@@ -9,6 +9,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "datasets/formats/wider.h"
 #include "datasets/npy.h"
 #include "tests/test_util.h"
 
@@ -186,6 +187,126 @@ TEST(Cli, EvalDetectorReadsDarknetLists) {
   ASSERT_FALSE(ap.empty());
   EXPECT_GT(std::stod(ap[1].str()), 0.5);  // frontal portraits: the cascade finds most of them
   EXPECT_LE(std::stod(ap[1].str()), 1.0);
+}
+
+// The value of `"key": number` in a JSON report (-1 when absent).
+double json_number(const std::string& json, const std::string& key) {
+  std::smatch m;
+  if (!std::regex_search(json, m, std::regex("\"" + key + "\": ([-0-9.e]+)"))) return -1;
+  return std::stod(m[1].str());
+}
+
+const fs::path kFaceMask = shared_dir() / "data" / "facemask";
+const fs::path kWider = shared_dir() / "data" / "wider-val-dev";
+const std::string kWiderGt = (kWider / "wider_face_val_bbx_gt_416.txt").string();
+
+// Pascal VOC (the face-mask set, every class a face): all 4,072 boxes count; a detections file
+// with one hit and one false alarm gives probabilities; --draw draws the worst images. A class
+// map drops a class, and a class it does not name is an error naming the XML file.
+TEST(Cli, EvalDetectorReadsVocAndDrawsTheWorstImages) {
+  FACEKIT_REQUIRE_PATH(kFaceMask / "annotations");
+  TempDir dir;
+  // maksssksksss0.xml's first face is VOC (79, 105, 109, 142): x 78, y 104, w 31, h 38 in pixels.
+  write_file(dir.path() / "detections.txt", "maksssksksss0.jpg 78 104 31 38 0.9\nmaksssksksss0.jpg 400 300 20 20 0.8\n");
+  const std::string voc = "eval detector --dataset voc:" + (kFaceMask / "annotations").string() + " --detections " +
+                          (dir / "detections.txt");
+  const Result result = run_facekit(voc + " --json " + (dir / "report.json") + " --draw " + (dir / "worst") + " --worst 3");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const std::string json = read_file(dir.path() / "report.json");
+  EXPECT_EQ(json_number(json, "num_gt"), 4072) << json;
+  EXPECT_EQ(json_number(json, "num_images"), 853) << json;
+  for (const char* key : {"all", "coco_ap", "recall", "precision"}) {
+    EXPECT_GT(json_number(json, key), 0.0) << key << " in " << json;
+    EXPECT_LE(json_number(json, key), 1.0) << key << " in " << json;
+  }
+  EXPECT_DOUBLE_EQ(json_number(json, "precision"), 0.5);
+  size_t drawn = 0;
+  for (const auto& entry : fs::directory_iterator(dir.path() / "worst")) {
+    EXPECT_FALSE(cv_empty_png(entry.path())) << entry.path();
+    EXPECT_EQ(entry.path().extension(), ".png");
+    ++drawn;
+  }
+  EXPECT_EQ(drawn, 3u);
+
+  write_file(dir.path() / "map.txt", "con_mascarilla face\nsin_mascarilla face\nmascarilla_mal_puesta -\n");
+  const Result mapped = run_facekit(voc + " --class-map " + (dir / "map.txt") + " --json " + (dir / "mapped.json"));
+  ASSERT_EQ(mapped.exit_code, 0) << mapped.output;
+  EXPECT_EQ(json_number(read_file(dir.path() / "mapped.json"), "num_gt"), 4072 - 123);
+  write_file(dir.path() / "short_map.txt", "con_mascarilla face\n");
+  const Result unknown = run_facekit(voc + " --class-map " + (dir / "short_map.txt"));
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.output.find(".xml:"), std::string::npos) << unknown.output;
+  EXPECT_NE(unknown.output.find("'sin_mascarilla' is not in the class map"), std::string::npos) << unknown.output;
+  EXPECT_EQ(run_facekit(voc + " --worst 3").exit_code, 2);  // --worst without --draw
+}
+
+// The WIDER ground truth written as COCO json (invalid faces as crowds) scores the same
+// detections exactly as the WIDER file does.
+TEST(Cli, EvalDetectorCocoEqualsWider) {
+  FACEKIT_REQUIRE_PATH(kWiderGt);
+  TempDir dir;
+  std::ostringstream images, annotations, detections;
+  int face_id = 0;
+  const auto wider = read_wider_ground_truth(kWiderGt);
+  for (size_t i = 0; i < wider.size(); ++i) {
+    images << (i ? ",\n" : "") << "{\"id\": " << i + 1 << ", \"file_name\": \"" << wider[i].path
+           << "\", \"width\": 416, \"height\": 416}";
+    const std::string name = fs::path(wider[i].path).filename().string();
+    for (const auto& f : wider[i].faces) {
+      annotations << (face_id ? ",\n" : "") << "{\"id\": " << face_id + 1 << ", \"image_id\": " << i + 1
+                  << ", \"category_id\": 1, \"bbox\": [" << f.x << ", " << f.y << ", " << f.w << ", " << f.h
+                  << "], \"iscrowd\": " << f.invalid << "}";
+      // Detections: two faces in three, shifted a little, with varied scores, plus a false alarm per image.
+      if (face_id % 3) {
+        detections << name << " " << f.x + face_id % 4 << " " << f.y << " " << f.w << " " << f.h << " "
+                   << 0.05 + (face_id % 17) / 20.0 << "\n";
+      }
+      ++face_id;
+    }
+    detections << name << " 1 1 30 30 " << 0.1 + (i % 7) / 10.0 << "\n";
+  }
+  write_file(dir.path() / "wider.json", "{\"images\": [" + images.str() + "],\n\"annotations\": [" + annotations.str() +
+                                            "],\n\"categories\": [{\"id\": 1, \"name\": \"face\"}]}\n");
+  write_file(dir.path() / "detections.txt", detections.str());
+  const std::string common = " --images " + (kWider / "images").string() + " --detections " + (dir / "detections.txt");
+  const Result from_wider = run_facekit("eval detector --dataset wider:" + kWiderGt + common + " --json " + (dir / "w.json"));
+  ASSERT_EQ(from_wider.exit_code, 0) << from_wider.output;
+  const Result from_coco =
+      run_facekit("eval detector --dataset coco:" + (dir / "wider.json") + common + " --json " + (dir / "c.json"));
+  ASSERT_EQ(from_coco.exit_code, 0) << from_coco.output;
+  const std::string w = read_file(dir.path() / "w.json"), c = read_file(dir.path() / "c.json");
+  EXPECT_EQ(c, w);
+  EXPECT_EQ(json_number(c, "num_gt"), 2500);
+  EXPECT_GT(json_number(c, "all"), 0.1) << c;  // the detections do hit faces
+  const Result bad_category = run_facekit("eval detector --dataset coco:" + (dir / "wider.json") + common + " --category person");
+  EXPECT_EQ(bad_category.exit_code, 1);
+  EXPECT_NE(bad_category.output.find("wider.json: no category 'person'"), std::string::npos) << bad_category.output;
+}
+
+// Yolo-Fastest exported to ONNX and run by OpenCV dnn scores as the .weights run by LibTorch.
+// Its 'person' boxes hardly overlap faces (AP about 1e-4), so an absolute 1e-3 would prove
+// nothing: the bound is 1e-3 relative to max(value, 0.01). A --decode export is refused clearly.
+TEST(Cli, EvalDetectorOnnxMatchesWeights) {
+  FACEKIT_REQUIRE_PATH(kWiderGt);
+  FACEKIT_REQUIRE_PATH(kWeights);
+  TempDir dir;
+  const std::string convert = "convert darknet2onnx --cfg " + kCfg + " --weights " + kWeights + " -o ";
+  ASSERT_EQ(run_facekit(convert + (dir / "raw.onnx")).exit_code, 0);
+  const std::string common = "eval detector --dataset wider:" + kWiderGt + " --class-id 0 --threads 2 --model ";
+  const Result weights = run_facekit(common + kWeights + " --json " + (dir / "weights.json"));
+  ASSERT_EQ(weights.exit_code, 0) << weights.output;
+  const Result onnx = run_facekit(common + (dir / "raw.onnx") + " --json " + (dir / "onnx.json"));
+  ASSERT_EQ(onnx.exit_code, 0) << onnx.output;
+  const std::string reference = read_file(dir.path() / "weights.json"), json = read_file(dir.path() / "onnx.json");
+  EXPECT_GT(json_number(reference, "all"), 0.0) << reference;
+  for (const char* key : {"all", "min16", "min32", "min64", "coco_ap", "recall", "precision"}) {
+    const double expected = json_number(reference, key);
+    EXPECT_NEAR(json_number(json, key), expected, 1e-3 * std::max(expected, 0.01)) << key;
+  }
+  ASSERT_EQ(run_facekit(convert + (dir / "decode.onnx") + " --decode").exit_code, 0);
+  const Result decoded = run_facekit(common + (dir / "decode.onnx"));
+  EXPECT_EQ(decoded.exit_code, 1);
+  EXPECT_NE(decoded.output.find("decode.onnx: a --decode or --nms export"), std::string::npos) << decoded.output;
 }
 
 TEST(Cli, UnwritableOutputLeavesNothingBehind) {

@@ -45,6 +45,27 @@ TEST(DetectionMetrics, TiesDoNotDependOnOrder) {
   EXPECT_NEAR(b, a, 1e-12);
 }
 
+// Per-image errors at an operating threshold. GT: A, B, C, and an ignore region I. Detections:
+// .9 on A (TP), .8 on A again (FP: duplicate), .6 on I (ignored: neither), .5 far away (FP),
+// .2 on B (below the threshold: dropped, so B is missed). C is never detected: missed.
+TEST(DetectionMetrics, ImageErrorsAtAThreshold) {
+  const ImageDetections one = image(
+      {{square(0, 0, 10)}, {square(20, 0, 10)}, {square(40, 0, 10)}, {square(60, 0, 10), /*ignore=*/true}},
+      {{square(0, 0, 10), .8f}, {square(0, 0, 10), .9f}, {square(60, 0, 10), .6f}, {square(90, 90, 10), .5f},
+       {square(20, 0, 10), .2f}});
+  const ImageErrors errors = image_errors(one, 0.5f, 0.25f);
+  ASSERT_EQ(errors.true_positives.size(), 1u);
+  ASSERT_EQ(errors.false_positives.size(), 2u);
+  ASSERT_EQ(errors.missed.size(), 2u);
+  EXPECT_EQ(errors.count(), 4u);
+  EXPECT_EQ(errors.false_positives[0].x1, 0.f);   // the duplicate (.8) comes first by score
+  EXPECT_EQ(errors.false_positives[1].x1, 90.f);
+  EXPECT_EQ(errors.missed[0].x1, 20.f);
+  EXPECT_EQ(errors.missed[1].x1, 40.f);
+  // At threshold .1 the .2 detection finds B: one error fewer.
+  EXPECT_EQ(image_errors(one, 0.5f, 0.1f).count(), 3u);
+}
+
 // A second detection of the same face is a false positive.
 TEST(DetectionMetrics, DuplicatesAreFalsePositives) {
   const std::vector<ImageDetections> images = {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "datasets/formats/coco.h"
 #include "datasets/formats/wider.h"
 #include "datasets/npy.h"
 #include "models/darknet/weights.h"
@@ -33,6 +34,10 @@ TEST(FuzzRegressions, WeightsHeaderWithAHugeVersion) {
     const auto w = darknet::read_weights(path);
     (void)w.header.seen_is_64bit();
   });
+}
+
+TEST(FuzzRegressions, CocoWithANumberThatOverflows) {
+  expect_clean_failure_or_success("coco", [](const std::string& path) { (void)read_coco(path); });
 }
 
 TEST(FuzzRegressions, NpyWithBadOrEmptyShapes) {

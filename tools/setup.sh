@@ -9,7 +9,8 @@ packages=(
   libtorch-dev libopencv-dev opencv-data darknet
   libonnx-dev libprotobuf-dev protobuf-compiler
   libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libmatio-dev nlohmann-json3-dev   # IMDB-WIKI .mat metadata; JSON reports
+  libtinyxml2-dev nlohmann-json3-dev   # Pascal VOC XML; COCO json annotations and JSON reports
+  libmatio-dev   # IMDB-WIKI .mat metadata
   libopenblas0-pthread   # LibTorch/OpenCV otherwise use the slow reference libblas.so.3
   python3-torch python3-torchvision python3-onnx python3-opencv python3-numpy python3-sklearn python3-scipy   # reference checks
 )

@@ -276,38 +276,46 @@ class ReorgLayer : public DarknetLayer {
 // forward_yolo_layer: per anchor, logistic on x, y, objectness and classes; AlexeyAB's
 // scale_x_y stretches x, y around 0.5; with new_coords the previous layer already applied
 // the logistic, so nothing is activated here.
+torch::Tensor yolo_activation(const LayerDef& def, const torch::Tensor& x) {
+  const int64_t anchors = static_cast<int64_t>(def.mask.size());
+  const auto p = x.view({x.size(0), anchors, 5 + def.classes, x.size(2), x.size(3)});
+  auto xy = p.narrow(2, 0, 2);
+  auto wh = p.narrow(2, 2, 2);
+  auto rest = p.narrow(2, 4, 1 + def.classes);
+  if (!def.new_coords) {
+    xy = torch::sigmoid(xy);
+    rest = torch::sigmoid(rest);
+  }
+  if (def.scale_x_y != 1.f) xy = xy * def.scale_x_y - 0.5 * (def.scale_x_y - 1.0);
+  return torch::cat({xy, wh, rest}, 2).view_as(x);
+}
+
 class YoloLayer : public DarknetLayer {
  public:
   using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
-    const int64_t anchors = static_cast<int64_t>(def_.mask.size());
-    const auto p = x.view({x.size(0), anchors, 5 + def_.classes, x.size(2), x.size(3)});
-    auto xy = p.narrow(2, 0, 2);
-    auto wh = p.narrow(2, 2, 2);
-    auto rest = p.narrow(2, 4, 1 + def_.classes);
-    if (!def_.new_coords) {
-      xy = torch::sigmoid(xy);
-      rest = torch::sigmoid(rest);
-    }
-    if (def_.scale_x_y != 1.f) xy = xy * def_.scale_x_y - 0.5 * (def_.scale_x_y - 1.0);
-    return torch::cat({xy, wh, rest}, 2).view_as(x);
+    return yolo_activation(def_, x);
   }
 };
 
 // forward_region_layer: logistic on x, y and (without background) objectness, softmax over
 // the classes (plus background) per anchor and cell.
+torch::Tensor region_activation(const LayerDef& def, const torch::Tensor& x) {
+  const int64_t per_anchor = def.coords + 1 + def.classes;
+  const auto p = x.view({x.size(0), def.num, per_anchor, x.size(2), x.size(3)});
+  const int64_t class_start = def.coords + (def.background ? 0 : 1);
+  std::vector<torch::Tensor> parts = {torch::sigmoid(p.narrow(2, 0, 2)), p.narrow(2, 2, def.coords - 2)};
+  if (!def.background) parts.push_back(torch::sigmoid(p.narrow(2, def.coords, 1)));
+  auto classes = p.narrow(2, class_start, per_anchor - class_start);
+  parts.push_back(def.softmax ? torch::softmax(classes, 2) : classes);
+  return torch::cat(parts, 2).view_as(x);
+}
+
 class RegionLayer : public DarknetLayer {
  public:
   using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
-    const int64_t per_anchor = def_.coords + 1 + def_.classes;
-    const auto p = x.view({x.size(0), def_.num, per_anchor, x.size(2), x.size(3)});
-    const int64_t class_start = def_.coords + (def_.background ? 0 : 1);
-    std::vector<torch::Tensor> parts = {torch::sigmoid(p.narrow(2, 0, 2)), p.narrow(2, 2, def_.coords - 2)};
-    if (!def_.background) parts.push_back(torch::sigmoid(p.narrow(2, def_.coords, 1)));
-    auto classes = p.narrow(2, class_start, per_anchor - class_start);
-    parts.push_back(def_.softmax ? torch::softmax(classes, 2) : classes);
-    return torch::cat(parts, 2).view_as(x);
+    return region_activation(def_, x);
   }
 };
 
@@ -386,6 +394,12 @@ const std::map<LayerType, LayerFactory>& layer_factories() {
 }
 
 }  // namespace
+
+torch::Tensor head_activation(const LayerDef& def, const torch::Tensor& x) {
+  if (def.type == LayerType::kYolo) return yolo_activation(def, x);
+  if (def.type == LayerType::kRegion) return region_activation(def, x);
+  throw std::runtime_error("head_activation: layer " + std::to_string(def.index) + " is not a yolo or region layer");
+}
 
 // Formulas of Darknet's src/activations.h (pjreddie) and AlexeyAB's additions (mish with
 // softplus threshold 20, hard_mish, the tanh approximation of gelu).

@@ -53,4 +53,9 @@ TORCH_MODULE(DarknetNet);
 
 torch::Tensor apply_activation(const torch::Tensor& x, Activation activation);
 
+// What a yolo or region layer does to the tensor that feeds it (logistic, scale_x_y, softmax):
+// turns raw head outputs computed elsewhere (an ONNX export run by OpenCV) into what
+// decode_detections expects.
+torch::Tensor head_activation(const LayerDef& def, const torch::Tensor& x);
+
 }  // namespace facekit::darknet

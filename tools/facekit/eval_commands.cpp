@@ -2,21 +2,28 @@
 // by face size, with a table, a JSON report and precision-recall plots.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
 
+#include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
 
+#include "convert/darknet_onnx.h"
 #include "convert/darknet_torch.h"
 #include "datasets/atomic_file.h"
+#include "datasets/formats/coco.h"
 #include "datasets/formats/darknet_labels.h"
+#include "datasets/formats/voc.h"
 #include "datasets/formats/wider.h"
 #include "datasets/preprocess.h"
 #include "eval/detection_metrics.h"
+#include "eval/draw_errors.h"
 #include "eval/plots.h"
+#include "models/darknet/cfg.h"
 #include "models/darknet/decode.h"
 #include "tools/facekit/cli.h"
 
@@ -31,6 +38,17 @@ constexpr float kEvalNmsThresh = 0.45f;
 constexpr float kOperatingThresh = 0.25f;     // precision/recall reported at this score
 constexpr double kHaarScaleFactor = 1.1;      // OpenCV's defaults for detectMultiScale
 constexpr int kHaarMinNeighbors = 3;
+constexpr float kDrawIouThresh = 0.5f;        // --worst/--draw match as AP@0.5 does
+constexpr int kDefaultWorst = 20;
+
+// The detections of the face class, as the metrics take them.
+std::vector<eval::ScoredBox> boxes_of_class(const std::vector<darknet::Detection>& detections, int class_id) {
+  std::vector<eval::ScoredBox> boxes;
+  for (const auto& d : detections) {
+    if (d.class_id == class_id) boxes.push_back({{d.x1, d.y1, d.x2, d.y2}, d.score});
+  }
+  return boxes;
+}
 
 // A Darknet model (cfg + weights, or a facekit checkpoint) run in LibTorch; boxes of `class_id`.
 Detector darknet_detector(const std::string& model_path, const std::string& cfg_override, int class_id,
@@ -50,11 +68,78 @@ Detector darknet_detector(const std::string& model_path, const std::string& cfg_
     LetterboxGeometry geometry;
     PlanarImage input = fit_to_input(to_planar_rgb(bgr), def.width, def.height, def.letterbox, &geometry);
     const auto tensor = torch::from_blob(input.data.data(), {1, 3, def.height, def.width}).to(device);
-    std::vector<eval::ScoredBox> boxes;
-    for (const auto& d : darknet::decode_detections(def, net->forward_all(tensor), geometry, kEvalConfThresh, kEvalNmsThresh)) {
-      if (d.class_id == class_id) boxes.push_back({{d.x1, d.y1, d.x2, d.y2}, d.score});
+    return boxes_of_class(
+        darknet::decode_detections(def, net->forward_all(tensor), geometry, kEvalConfThresh, kEvalNmsThresh), class_id);
+  };
+}
+
+// "WxH" of the ONNX metadata.
+cv::Size parse_input_size(const std::string& text, const std::string& path) {
+  int w = 0, h = 0;
+  char x = 0, extra = 0;
+  if (std::sscanf(text.c_str(), "%d%c%d%c", &w, &x, &h, &extra) != 3 || x != 'x' || w <= 0 || h <= 0) {
+    throw std::runtime_error(path + ": metadata input_size: expected WxH, found '" + text + "'");
+  }
+  return {w, h};
+}
+
+// The head outputs of a raw export, run through the yolo/region activations: the per-layer
+// outputs decode_detections reads (other layers stay undefined).
+std::vector<torch::Tensor> raw_heads_to_outputs(const darknet::NetDef& def, cv::dnn::Net* net,
+                                                const std::vector<std::string>& names) {
+  std::vector<cv::Mat> blobs;
+  net->forward(blobs, names);
+  std::vector<torch::Tensor> outputs(def.layers.size());
+  size_t k = 0;
+  for (const auto& layer : def.layers) {
+    if (layer.type != darknet::LayerType::kYolo && layer.type != darknet::LayerType::kRegion) continue;
+    const cv::Mat& blob = blobs[k++];
+    const std::vector<int64_t> dims(blob.size.p, blob.size.p + blob.dims);
+    outputs[static_cast<size_t>(layer.index)] =
+        darknet::head_activation(layer, torch::from_blob(const_cast<float*>(blob.ptr<float>()), dims).clone());
+  }
+  return outputs;
+}
+
+// A Darknet model exported by `facekit convert darknet2onnx`, run by OpenCV dnn with the same
+// preprocessing as the LibTorch path. Input size and resize mode come from the export's metadata.
+// Raw exports (yolo_<i>/region_<i> outputs) are decoded with the cfg (`--cfg`, else the
+// metadata's source_cfg) by the same decode as LibTorch's. --decode exports are refused: OpenCV
+// dnn 4.6 fails on their graph (a shape assertion in its importer); so are --nms exports, whose
+// built-in score threshold would cut the precision-recall curve.
+Detector onnx_detector(const std::string& path, const std::string& cfg_override, int class_id) {
+  const auto metadata = darknet::read_onnx_metadata(path);
+  const auto meta = [&](const std::string& key) {
+    const auto it = metadata.find(key);
+    if (it == metadata.end() || it->second.empty()) {
+      throw std::runtime_error(path + ": no '" + key + "' metadata (not exported by facekit convert darknet2onnx?)");
     }
-    return boxes;
+    return it->second;
+  };
+  const cv::Size input = parse_input_size(meta("input_size"), path);
+  const bool use_letterbox = meta("resize_mode") == "letterbox";
+  auto net = std::make_shared<cv::dnn::Net>(cv::dnn::readNetFromONNX(path));
+  const auto outputs = net->getUnconnectedOutLayersNames();
+  const auto has_output = [&](const char* name) { return std::find(outputs.begin(), outputs.end(), name) != outputs.end(); };
+  if (has_output("boxes") || has_output("detections")) {
+    throw std::runtime_error(path + ": a --decode or --nms export; eval detector runs raw exports (without --decode/--nms)");
+  }
+  auto cfg = darknet::parse_cfg_file(cfg_override.empty() ? meta("source_cfg") : cfg_override);
+  darknet::set_input_size(&cfg, input.width, input.height);
+  const auto def = std::make_shared<darknet::NetDef>(darknet::build_netdef(cfg, darknet::parse_dialect(meta("dialect"))));
+  std::vector<std::string> heads;
+  for (const auto& l : def->layers) {
+    if (l.type == darknet::LayerType::kYolo) heads.push_back("yolo_" + std::to_string(l.index));
+    if (l.type == darknet::LayerType::kRegion) heads.push_back("region_" + std::to_string(l.index));
+  }
+  return [net, def, heads, input, use_letterbox, class_id](const cv::Mat& bgr) {
+    LetterboxGeometry geometry;
+    PlanarImage planar = fit_to_input(to_planar_rgb(bgr), input.width, input.height, use_letterbox, &geometry);
+    const int shape[] = {1, 3, input.height, input.width};
+    net->setInput(cv::Mat(4, shape, CV_32F, planar.data.data()));
+    return boxes_of_class(darknet::decode_detections(*def, raw_heads_to_outputs(*def, net.get(), heads), geometry,
+                                                     kEvalConfThresh, kEvalNmsThresh),
+                          class_id);
   };
 }
 
@@ -121,6 +206,13 @@ std::vector<LabelledImage> load_wider(const std::string& gt_path, const std::str
   return images;
 }
 
+// Boxes are clipped to the image, as detections are (decode's correct_yolo_boxes).
+eval::GroundTruth clipped(const Box& box, const cv::Size& size, bool ignore) {
+  const auto clip = [](float v, int limit) { return std::clamp(v, 0.f, float(limit)); };
+  return {{clip(box.x1, size.width), clip(box.y1, size.height), clip(box.x2, size.width), clip(box.y2, size.height)},
+          ignore};
+}
+
 // Darknet labels of `class_id` become face boxes, clipped to the image.
 std::vector<LabelledImage> load_darknet(const std::string& list_path, int class_id) {
   std::vector<LabelledImage> images;
@@ -128,18 +220,66 @@ std::vector<LabelledImage> load_darknet(const std::string& list_path, int class_
     const auto labels = read_darknet_labels(darknet_label_path(path));
     images.push_back({path, [labels, class_id](const cv::Size& size) {
                         std::vector<eval::GroundTruth> truth;
-                        const auto clip = [](float v, int limit) { return std::clamp(v, 0.f, float(limit)); };
+                        const float w = float(size.width), h = float(size.height);
                         for (const auto& l : labels) {
                           if (l.class_id != class_id) continue;
-                          truth.push_back({{clip((l.cx - l.w / 2) * size.width, size.width),
-                                            clip((l.cy - l.h / 2) * size.height, size.height),
-                                            clip((l.cx + l.w / 2) * size.width, size.width),
-                                            clip((l.cy + l.h / 2) * size.height, size.height)}});
+                          const Box box{(l.cx - l.w / 2) * w, (l.cy - l.h / 2) * h, (l.cx + l.w / 2) * w, (l.cy + l.h / 2) * h};
+                          truth.push_back(clipped(box, size, /*ignore=*/false));
                         }
                         return truth;
                       }});
   }
   return images;
+}
+
+// Pascal VOC: objects whose class maps to face (every class without a map); `difficult` ones
+// become ignore regions, as the VOC devkit ignores them (VOCevaldet.m).
+std::vector<LabelledImage> load_voc(const std::string& path, const std::string& images_dir, const std::string& class_map) {
+  const VocClassMap map = class_map.empty() ? VocClassMap() : read_voc_class_map(class_map);
+  std::vector<LabelledImage> images;
+  for (const auto& xml : voc_annotation_files(path)) {
+    const VocAnnotation annotation = read_voc_annotation(xml);
+    std::vector<std::pair<Box, bool>> faces;
+    for (const auto& o : annotation.objects) {
+      const auto it = map.find(o.name);
+      if (!class_map.empty() && it == map.end()) {
+        throw std::runtime_error(xml + ":" + std::to_string(o.line) + ": class '" + o.name + "' is not in the class map " +
+                                 class_map);
+      }
+      if (class_map.empty() || it->second) faces.emplace_back(o.box, o.difficult);
+    }
+    images.push_back({image_path(images_dir, annotation.filename), [faces](const cv::Size& size) {
+                        std::vector<eval::GroundTruth> truth;
+                        for (const auto& [box, difficult] : faces) truth.push_back(clipped(box, size, difficult));
+                        return truth;
+                      }});
+  }
+  return images;
+}
+
+// COCO: annotations of the face category; crowd regions are ignore regions. (cocoeval.py also
+// ignores detections on crowds, with IoU over the detection's own area; facekit keeps one IoU
+// rule for every format, see eval/detection_metrics.h.)
+std::vector<LabelledImage> load_coco(const std::string& path, const std::string& images_dir, const std::string& category) {
+  const CocoDataset dataset = read_coco(path);
+  const int64_t face = coco_face_category(dataset, category, path);
+  std::map<int64_t, std::vector<eval::GroundTruth>> truth;
+  for (const auto& a : dataset.annotations) {
+    if (a.category_id == face) truth[a.image_id].push_back({a.box, a.iscrowd});
+  }
+  std::vector<LabelledImage> images;
+  for (const auto& image : dataset.images) {
+    images.push_back({image_path(images_dir, image.file_name),
+                      [faces = truth[image.id]](const cv::Size&) { return faces; }});
+  }
+  return images;
+}
+
+// `images` beside the dataset file or annotations folder.
+std::string default_images_dir(const std::string& dataset_path) {
+  fs::path path(dataset_path);
+  if (path.filename().empty()) path = path.parent_path();  // "annotations/"
+  return (path.parent_path() / "images").string();
 }
 
 void print_report(const eval::DetectionReport& report, double ms_per_image) {
@@ -154,46 +294,81 @@ void print_report(const eval::DetectionReport& report, double ms_per_image) {
             << std::setprecision(1) << ms_per_image << " ms per image\n";
 }
 
+std::vector<LabelledImage> load_dataset(const std::string& dataset, const std::string& images_option,
+                                        const po::variables_map& vm) {
+  const auto colon = dataset.find(':');
+  if (colon == std::string::npos) throw UsageError("--dataset must be FORMAT:PATH, got '" + dataset + "'");
+  const std::string format = dataset.substr(0, colon), path = dataset.substr(colon + 1);
+  const std::string images_dir = images_option.empty() ? default_images_dir(path) : images_option;
+  if (format == "wider") return load_wider(path, images_dir);
+  if (format == "darknet") return load_darknet(path, vm["class-id"].as<int>());
+  if (format == "voc") return load_voc(path, images_dir, vm["class-map"].as<std::string>());
+  if (format == "coco") return load_coco(path, images_dir, vm["category"].as<std::string>());
+  throw UsageError("--dataset format '" + format + "' is not supported (wider, darknet, voc, coco are)");
+}
+
+Detector make_detector(const std::string& model, const po::variables_map& vm, torch::Device device) {
+  if (model.rfind("haar:", 0) == 0) return haar_detector(model.substr(5));
+  if (fs::path(model).extension() == ".onnx") return onnx_detector(model, vm["cfg"].as<std::string>(), vm["class-id"].as<int>());
+  return darknet_detector(model, vm["cfg"].as<std::string>(), vm["class-id"].as<int>(), device);
+}
+
+void write_outputs(const eval::DetectionReport& report, double ms_per_image, const std::string& title,
+                   const po::variables_map& vm) {
+  if (!vm["json"].as<std::string>().empty()) {
+    write_file_atomically(vm["json"].as<std::string>(), [&](std::ostream& out) { out << eval::report_json(report, ms_per_image); });
+    std::cout << "wrote " << vm["json"].as<std::string>() << "\n";
+  }
+  if (!vm["plots"].as<std::string>().empty()) {
+    fs::create_directories(vm["plots"].as<std::string>());
+    const std::string png = (fs::path(vm["plots"].as<std::string>()) / "pr_curves.png").string();
+    eval::plot_pr_curves(report.buckets, "precision-recall by face size: " + title, png);
+    std::cout << "wrote " << png << "\n";
+  }
+}
+
 int run_eval_detector(const std::vector<std::string>& args) {
   po::options_description options("facekit eval detector");
   options.add_options()
-      ("dataset", po::value<std::string>()->required(), "wider:GT.txt or darknet:LIST.txt (voc, coco: not yet)")
-      ("images", po::value<std::string>()->default_value(""), "images folder (default: 'images' beside the dataset file)")
-      ("model", po::value<std::string>()->default_value(""), "X.weights (cfg beside it or --cfg), X.pt, or haar:CASCADE.xml")
-      ("cfg", po::value<std::string>()->default_value(""), "the cfg of a .weights model")
-      ("class-id", po::value<int>()->default_value(0), "the class that is a face (models and darknet labels)")
+      ("dataset", po::value<std::string>()->required(),
+       "wider:GT.txt, darknet:LIST.txt, voc:ANNOTATIONS_DIR|XML_LIST.txt or coco:INSTANCES.json")
+      ("images", po::value<std::string>()->default_value(""),
+       "images folder for wider, voc, coco (default: 'images' beside the dataset file or folder)")
+      ("model", po::value<std::string>()->default_value(""),
+       "X.weights (cfg beside it or --cfg), X.pt, X.onnx (facekit convert darknet2onnx, raw), or haar:CASCADE.xml")
+      ("cfg", po::value<std::string>()->default_value(""), "the cfg of a .weights model or of a raw .onnx export")
+      ("class-id", po::value<int>()->default_value(0), "the model's face class (and the face class of darknet labels)")
+      ("class-map", po::value<std::string>()->default_value(""),
+       "voc: lines 'NAME face' or 'NAME -' (dropped); default: every class is a face")
+      ("category", po::value<std::string>()->default_value(""),
+       "coco: the face category, name or id (default: the only one, or 'face')")
       ("detections", po::value<std::string>()->default_value(""), "score 'image x y w h score' lines instead (image: file name)")
       ("json", po::value<std::string>()->default_value(""), "write the JSON report here")
-      ("plots", po::value<std::string>()->default_value(""), "folder for pr_curves.png");
+      ("plots", po::value<std::string>()->default_value(""), "folder for pr_curves.png")
+      ("draw", po::value<std::string>()->default_value(""),
+       "folder for the worst images: missed faces red, false positives blue, true positives green")
+      ("worst", po::value<int>(), "how many images --draw draws (default 20; most missed + false positives first)");
   add_runtime_options(&options);
   const std::string usage =
-      "usage: facekit eval detector --dataset wider:GT.txt|darknet:LIST [--images DIR] (--model M | --detections FILE)\n"
-      "                             [--json OUT] [--plots DIR]";
+      "usage: facekit eval detector --dataset wider:GT.txt|darknet:LIST|voc:DIR_OR_LIST|coco:JSON [--images DIR]\n"
+      "                             (--model M | --detections FILE) [--class-id N] [--class-map FILE] [--category C]\n"
+      "                             [--json OUT] [--plots DIR] [--draw DIR [--worst N]]";
   po::variables_map vm;
   if (!parse_options(args, options, usage, &vm)) return kExitOk;
   const torch::Device device = apply_runtime_options(vm);
-  const std::string dataset = vm["dataset"].as<std::string>();
-  const auto colon = dataset.find(':');
-  if (colon == std::string::npos) throw UsageError("--dataset must be FORMAT:PATH, got '" + dataset + "'");
-  const std::string format = dataset.substr(0, colon), gt_path = dataset.substr(colon + 1);
-  if (format != "wider" && format != "darknet") {
-    throw UsageError("--dataset format '" + format + "' is not supported yet (wider and darknet are)");
-  }
   const std::string model = vm["model"].as<std::string>(), detections_file = vm["detections"].as<std::string>();
   if (model.empty() == detections_file.empty()) {
     throw UsageError("give exactly one of --model and --detections (no default detector is shipped yet)");
   }
-  std::string images_dir = vm["images"].as<std::string>();
-  if (images_dir.empty()) images_dir = (fs::path(gt_path).parent_path() / "images").string();
-
-  const std::vector<LabelledImage> labelled = format == "wider" ? load_wider(gt_path, images_dir)
-                                                                 : load_darknet(gt_path, vm["class-id"].as<int>());
+  const std::string draw_dir = vm["draw"].as<std::string>();
+  if (vm.count("worst") && (draw_dir.empty() || vm["worst"].as<int>() < 1)) {
+    throw UsageError("--worst N needs N >= 1 and a --draw folder");
+  }
+  const std::string dataset = vm["dataset"].as<std::string>();
+  const std::vector<LabelledImage> labelled = load_dataset(dataset, vm["images"].as<std::string>(), vm);
   std::map<std::string, std::vector<eval::ScoredBox>> given;
   if (!detections_file.empty()) given = read_detections_file(detections_file);
-  const Detector detect = !detections_file.empty()        ? Detector()
-                          : model.rfind("haar:", 0) == 0 ? haar_detector(model.substr(5))
-                                                         : darknet_detector(model, vm["cfg"].as<std::string>(),
-                                                                            vm["class-id"].as<int>(), device);
+  const Detector detect = detections_file.empty() ? make_detector(model, vm, device) : Detector();
   std::vector<eval::ImageDetections> images;
   double total_ms = 0;
   for (const auto& item : labelled) {
@@ -211,15 +386,11 @@ int run_eval_detector(const std::vector<std::string>& args) {
   const double ms_per_image = images.empty() ? 0 : total_ms / images.size();
   const auto report = eval::evaluate_detections(images, kOperatingThresh);
   print_report(report, ms_per_image);
-  if (!vm["json"].as<std::string>().empty()) {
-    write_file_atomically(vm["json"].as<std::string>(), [&](std::ostream& out) { out << eval::report_json(report, ms_per_image); });
-    std::cout << "wrote " << vm["json"].as<std::string>() << "\n";
-  }
-  if (!vm["plots"].as<std::string>().empty()) {
-    fs::create_directories(vm["plots"].as<std::string>());
-    const std::string png = (fs::path(vm["plots"].as<std::string>()) / "pr_curves.png").string();
-    eval::plot_pr_curves(report.buckets, "precision-recall by face size: " + fs::path(gt_path).filename().string(), png);
-    std::cout << "wrote " << png << "\n";
+  write_outputs(report, ms_per_image, fs::path(dataset.substr(dataset.find(':') + 1)).filename().string(), vm);
+  if (!draw_dir.empty()) {
+    const int worst = vm.count("worst") ? vm["worst"].as<int>() : kDefaultWorst;
+    const auto written = eval::draw_worst_images(images, kDrawIouThresh, kOperatingThresh, static_cast<size_t>(worst), draw_dir);
+    std::cout << "drew " << written.size() << " images with the most errors in " << draw_dir << "\n";
   }
   return kExitOk;
 }
@@ -227,7 +398,7 @@ int run_eval_detector(const std::vector<std::string>& args) {
 }  // namespace
 
 std::vector<Command> eval_commands() {
-  return {{"detector", "AP by face size on a labelled set (WIDER ground truth)", run_eval_detector}};
+  return {{"detector", "AP by face size on a labelled set (WIDER, Darknet, VOC or COCO ground truth)", run_eval_detector}};
 }
 
 }  // namespace facekit::cli
