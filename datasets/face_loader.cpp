@@ -1,20 +1,15 @@
 #include "datasets/face_loader.h"
 
 #include <algorithm>
-#include <numeric>
 #include <stdexcept>
 #include <thread>
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "datasets/epoch_order.h"
+
 namespace facekit {
 namespace {
-
-std::mt19937 generator(uint64_t seed, uint64_t epoch, uint64_t position) {
-  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(epoch),
-                    static_cast<uint32_t>(position)};
-  return std::mt19937(seq);
-}
 
 // The whole image when the dataset gives no box (aligned crops such as UTKFace).
 Box face_box(const cv::Mat& bgr, const FaceSample& sample) {
@@ -46,21 +41,8 @@ FaceLoader::~FaceLoader() {
 void FaceLoader::start_epoch(int epoch, int skip_batches) {
   if (pending_.valid()) pending_.wait();
   epoch_ = epoch;
-  std::vector<size_t> all(samples_.size());
-  std::iota(all.begin(), all.end(), size_t{0});
-  auto rng = generator(options_.seed, static_cast<uint64_t>(epoch), ~uint64_t{0});
-  if (!options_.sample_weights.empty()) {
-    std::discrete_distribution<size_t> draw(options_.sample_weights.begin(), options_.sample_weights.end());
-    for (auto& index : all) index = draw(rng);
-  } else if (options_.shuffle) {
-    std::shuffle(all.begin(), all.end(), rng);
-  }
-  // DistributedSampler: pad by repeating the start so every rank gets the same count.
-  const size_t world = options_.world_size;
-  const size_t per_rank = (all.size() + world - 1) / world;
-  for (size_t i = all.size(); i < per_rank * world && !all.empty(); ++i) all.push_back(all[i % samples_.size()]);
-  order_.clear();
-  for (size_t i = options_.rank; i < all.size(); i += world) order_.push_back(all[i]);
+  order_ = epoch_order(samples_.size(), options_.seed, epoch, options_.shuffle, options_.sample_weights, options_.rank,
+                       options_.world_size);
   position_ = static_cast<size_t>(skip_batches) * options_.batch_size;
   prefetch(position_);
 }
@@ -97,7 +79,7 @@ FaceBatch FaceLoader::prepare(size_t first) const {
       readable[i] = true;
       inputs[i].reserve(plane);
       if (options_.augment) {
-        auto rng = generator(options_.seed, static_cast<uint64_t>(epoch_), first + i);
+        auto rng = sample_generator(options_.seed, static_cast<uint64_t>(epoch_), first + i);
         append_normalised_chw(augmented_face_crop(bgr, face_box(bgr, sample), options_.crop, options_.augment_options, &rng),
                               options_.normalisation, &inputs[i]);
       } else {

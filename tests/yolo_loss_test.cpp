@@ -1,6 +1,7 @@
-// The YOLOv3 loss against libdarknet: for a random yolov3-tiny, a random input and fixed boxes,
-// the gradient of facekit's loss at each [yolo] input equals minus the `delta` that libdarknet's
-// forward_yolo_layer writes in training mode (pjreddie's keys).
+// The YOLOv3 and YOLOv2 losses against libdarknet: for a random yolov3-tiny / yolov2-tiny, a
+// random input and fixed boxes, the gradient of facekit's loss at each head's input equals what
+// Darknet backpropagates from the `delta` its forward_yolo_layer / forward_region_layer writes in
+// training mode (pjreddie's keys).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include "models/darknet/netdef.h"
 #include "models/darknet/reference/libdarknet_ref.h"
 #include "test_util.h"
+#include "train/region_loss.h"
 #include "train/yolo_loss.h"
 
 namespace facekit::train {
@@ -26,7 +28,7 @@ struct HeadDelta {
   torch::Tensor input, delta;  // [1, C, H, W]
 };
 
-// yolov3-tiny at kSize with the given thresholds, run in libdarknet's training forward.
+// A cfg at kSize with random weights, run in libdarknet's training forward; each head's input and delta.
 std::vector<HeadDelta> darknet_deltas(const std::string& cfg, const torch::Tensor& image, const std::vector<TruthBox>& boxes,
                                       darknet::NetDef* def) {
   *def = darknet::build_netdef(darknet::parse_cfg_file(cfg), darknet::Dialect::kPjreddie);
@@ -37,7 +39,8 @@ std::vector<HeadDelta> darknet_deltas(const std::string& cfg, const torch::Tenso
   EXPECT_EQ(fk_darknet_train_forward(net, image.contiguous().data_ptr<float>(), truth.data(), static_cast<int>(boxes.size())), 0);
   std::vector<HeadDelta> heads;
   for (int i = 0; i < fk_darknet_num_layers(net); ++i) {
-    if (def->layers[i].type != darknet::LayerType::kYolo) continue;
+    const auto type = def->layers[i].type;
+    if (type != darknet::LayerType::kYolo && type != darknet::LayerType::kRegion) continue;
     int c, h, w, size;
     const float* in = fk_darknet_layer_output(net, i - 1, &c, &h, &w);  // a [yolo] reads the layer before it
     const float* delta = fk_darknet_layer_delta(net, i, &size);
@@ -49,8 +52,9 @@ std::vector<HeadDelta> darknet_deltas(const std::string& cfg, const torch::Tenso
   return heads;
 }
 
-std::string tiny_cfg(const TempDir& dir, const std::string& ignore, const std::string& truth_thresh) {
-  std::ifstream in("/usr/share/darknet/cfg/yolov3-tiny.cfg");
+std::string tiny_cfg(const TempDir& dir, const std::string& ignore, const std::string& truth_thresh,
+                     const std::string& name = "yolov3-tiny") {
+  std::ifstream in("/usr/share/darknet/cfg/" + name + ".cfg");
   std::stringstream text;
   text << in.rdbuf();
   std::string cfg = text.str();
@@ -98,6 +102,58 @@ TEST(YoloLoss, GradientEqualsLibdarknetDelta) {
 TEST(YoloLoss, IgnoreAndTruthThresholdsMatchLibdarknet) {
   TempDir dir;
   expect_gradient_is_minus_delta(tiny_cfg(dir, ".05", ".1"), kBoxes, 5);
+}
+
+// backward_region_layer_gpu passes x, y and objectness through the logistic's derivative before
+// they reach the input; w, h and the (softmax) classes go through unchanged.
+torch::Tensor region_input_gradient(const darknet::LayerDef& head, const torch::Tensor& input, const torch::Tensor& delta) {
+  const int entries = head.coords + 1 + head.classes;
+  const auto x = input.view({1, head.num, entries, input.size(2), input.size(3)});
+  auto gradient = -delta.view_as(x).clone();
+  for (int e : {0, 1, head.coords}) {
+    const auto s = torch::sigmoid(x.select(2, e));
+    gradient.select(2, e).mul_(s * (1 - s));
+  }
+  return gradient.view_as(input);
+}
+
+void expect_region_gradient(const std::string& cfg) {
+  torch::manual_seed(kSeed);
+  const auto image = torch::rand({3, kSize, kSize});
+  darknet::NetDef def;
+  const auto heads = darknet_deltas(cfg, image, kBoxes, &def);
+  ASSERT_EQ(heads.size(), 1u);
+  const auto& head = heads[0];
+  auto input = head.input.clone().requires_grad_(true);
+  YoloLossStats stats;
+  region_loss(def.layers[head.layer], input, {kBoxes}, /*images_seen=*/0, &stats).backward();
+  const auto expected = region_input_gradient(def.layers[head.layer], head.input, head.delta);
+  const double diff = test::relative_max_diff(input.grad(), expected);
+  EXPECT_LE(diff, 1e-4);
+  EXPECT_EQ(stats.count, static_cast<int>(kBoxes.size()));
+  std::printf("region layer %d: max |grad - reference| / max |reference| = %.2e\n", head.layer, diff);
+}
+
+// yolov2-tiny: softmax classes, bias_match, object_scale 5, thresh .6, the anchor prior (seen 0).
+TEST(RegionLoss, GradientMatchesLibdarknet) {
+  TempDir dir;
+  expect_region_gradient(tiny_cfg(dir, "", "", "yolov2-tiny"));
+}
+
+// rescore=1, logistic classes, no bias_match, other scales.
+TEST(RegionLoss, RescoreAndLogisticClassesMatchLibdarknet) {
+  TempDir dir;
+  std::string cfg = test::read_file(tiny_cfg(dir, "", "", "yolov2-tiny"));
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"rescore=0", "rescore=1"}, {"softmax=1", "softmax=0"}, {"bias_match=1", "bias_match=0"},
+           {"object_scale=5", "object_scale=3"}, {"class_scale=1", "class_scale=2"}, {"coord_scale=1", "coord_scale=1.5"},
+           {"thresh = .6", "thresh = .2"}}) {
+    ASSERT_NE(cfg.find(from), std::string::npos) << from;
+    cfg.replace(cfg.find(from), from.size(), to);
+  }
+  const std::string path = dir / "variant.cfg";
+  std::ofstream(path) << cfg;
+  expect_region_gradient(path);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "datasets/box.h"
+#include "models/darknet/darknet_net.h"
 
 namespace facekit::train {
 namespace {
@@ -126,15 +127,6 @@ class YoloAssigner {
   Targets targets_;
 };
 
-// The head's output as Darknet's forward computes it: logistic on x, y, objectness and classes.
-torch::Tensor activated(const torch::Tensor& input, int anchors, int entries) {
-  const auto shaped = input.view({input.size(0), anchors, entries, input.size(2), input.size(3)});
-  auto out = shaped.clone();
-  out.narrow(2, 0, 2).sigmoid_();
-  out.narrow(2, 4, entries - 4).sigmoid_();
-  return out;
-}
-
 }  // namespace
 
 torch::Tensor yolo_loss(const darknet::LayerDef& head, const torch::Tensor& input,
@@ -144,7 +136,7 @@ torch::Tensor yolo_loss(const darknet::LayerDef& head, const torch::Tensor& inpu
   TORCH_CHECK(input.size(1) == anchors * entries, "yolo_loss: the head input has ", input.size(1), " channels, expected ",
               anchors * entries);
   TORCH_CHECK(static_cast<int>(truths.size()) == batch, "yolo_loss: one truth list per image");
-  const torch::Tensor output = activated(input.detach().to(torch::kCPU, torch::kFloat), anchors, entries).contiguous();
+  const torch::Tensor output = darknet::head_activation(head, input.detach().to(torch::kCPU, torch::kFloat)).contiguous();
   YoloAssigner assigner(head, output.data_ptr<float>(), batch, h, w, net_w, net_h);
   Targets t = assigner.assign(truths, stats);
 

@@ -1,0 +1,139 @@
+#include "datasets/detection_data.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "datasets/formats/darknet_labels.h"
+#include "datasets/formats/voc.h"
+
+namespace facekit {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string trimmed(const std::string& s) {
+  const auto begin = s.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return "";
+  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
+}
+
+// A box clipped to the image; false when nothing is left of it.
+bool clipped(float x1, float y1, float x2, float y2, int class_id, LabelledBox* box) {
+  x1 = std::clamp(x1, 0.f, 1.f), x2 = std::clamp(x2, 0.f, 1.f);
+  y1 = std::clamp(y1, 0.f, 1.f), y2 = std::clamp(y2, 0.f, 1.f);
+  if (!(x2 > x1 && y2 > y1)) return false;
+  *box = {(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, class_id};
+  return true;
+}
+
+DetectionSample darknet_sample(const std::string& image) {
+  DetectionSample sample{image, {}};
+  for (const auto& l : read_darknet_labels(darknet_label_path(image))) {
+    LabelledBox box;
+    if (clipped(l.cx - l.w / 2, l.cy - l.h / 2, l.cx + l.w / 2, l.cy + l.h / 2, l.class_id, &box)) sample.boxes.push_back(box);
+  }
+  return sample;
+}
+
+DetectionSample voc_sample(const std::string& xml, const ClassIndexMap& class_map) {
+  const VocAnnotation a = read_voc_annotation(xml);
+  const fs::path images = fs::path(xml).parent_path().parent_path() / "images";
+  DetectionSample sample{(fs::exists(images / a.filename) ? images / a.filename : fs::path(xml).parent_path() / a.filename).string(), {}};
+  int w = a.width, h = a.height;
+  if (w <= 0 || h <= 0) {  // <size> missing: ask the image
+    const cv::Mat image = cv::imread(sample.image, cv::IMREAD_COLOR);
+    if (image.empty()) throw std::runtime_error(xml + ": no <size> and the image " + sample.image + " cannot be read");
+    w = image.cols, h = image.rows;
+  }
+  for (const auto& o : a.objects) {
+    int class_id = 0;
+    if (!class_map.empty()) {
+      const auto it = class_map.find(o.name);
+      if (it == class_map.end()) throw std::runtime_error(xml + ":" + std::to_string(o.line) + ": class '" + o.name + "' is not in the class map");
+      if (it->second < 0) continue;
+      class_id = it->second;
+    }
+    LabelledBox box;
+    if (clipped(o.box.x1 / w, o.box.y1 / h, o.box.x2 / w, o.box.y2 / h, class_id, &box)) sample.boxes.push_back(box);
+  }
+  return sample;
+}
+
+}  // namespace
+
+DataFile read_data_file(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw std::runtime_error(path + ": cannot open the .data file");
+  DataFile data;
+  data.path = path;
+  const fs::path folder = fs::path(path).parent_path();
+  const auto resolve = [&](const std::string& value) {  // relative to the .data file when not found as given
+    return fs::exists(value) || fs::path(value).is_absolute() ? value : (folder / value).string();
+  };
+  std::string line;
+  for (int number = 1; std::getline(file, line); ++number) {
+    line = trimmed(line);
+    if (line.empty() || line[0] == '#') continue;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) throw std::runtime_error(path + ":" + std::to_string(number) + ": expected key = value");
+    const std::string key = trimmed(line.substr(0, eq)), value = trimmed(line.substr(eq + 1));
+    if (key == "classes") {
+      try {
+        data.classes = std::stoi(value);
+      } catch (const std::logic_error&) {
+        throw std::runtime_error(path + ":" + std::to_string(number) + ": classes must be a number, found '" + value + "'");
+      }
+    } else if (key == "train") {
+      data.train = resolve(value);
+    } else if (key == "valid") {
+      data.valid = resolve(value);
+    } else if (key == "names") {
+      data.names = resolve(value);
+    } else if (key == "backup") {
+      data.backup = value;
+    } else if (key == "class_map") {
+      data.class_map = resolve(value);
+    }  // eval, results, map...: Darknet's other keys, not used here
+  }
+  if (data.train.empty()) throw std::runtime_error(path + ": no 'train =' list");
+  if (data.classes <= 0) throw std::runtime_error(path + ": classes must be positive");
+  return data;
+}
+
+ClassIndexMap read_class_index_map(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw std::runtime_error(path + ": cannot open the class map");
+  ClassIndexMap map;
+  std::string line;
+  for (int number = 1; std::getline(file, line); ++number) {
+    line = trimmed(line.substr(0, line.find('#')));
+    if (line.empty()) continue;
+    const auto space = line.find_last_of(" \t");
+    if (space == std::string::npos) throw std::runtime_error(path + ":" + std::to_string(number) + ": expected 'NAME INDEX' or 'NAME -'");
+    const std::string name = trimmed(line.substr(0, space)), value = line.substr(space + 1);
+    if (value == "-") {
+      map[name] = -1;
+      continue;
+    }
+    try {
+      map[name] = std::stoi(value);
+    } catch (const std::logic_error&) {
+      throw std::runtime_error(path + ":" + std::to_string(number) + ": class index '" + value + "' is not a number");
+    }
+  }
+  return map;
+}
+
+std::vector<DetectionSample> read_detection_list(const std::string& list_path, const ClassIndexMap& class_map) {
+  std::vector<DetectionSample> samples;
+  for (const auto& entry : read_image_list(list_path)) {
+    samples.push_back(fs::path(entry).extension() == ".xml" ? voc_sample(entry, class_map) : darknet_sample(entry));
+  }
+  return samples;
+}
+
+}  // namespace facekit

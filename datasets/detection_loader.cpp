@@ -1,0 +1,178 @@
+#include "datasets/detection_loader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <thread>
+#include <tuple>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "datasets/epoch_order.h"
+
+namespace facekit {
+namespace {
+
+constexpr float kCanvasGrey = 0.5f;   // fill_image(sized, .5)
+constexpr float kMinBoxSide = 0.001f; // fill_truth_detection drops boxes thinner than this
+
+float uniform(std::mt19937* rng, float low, float high) {
+  return low == high ? low : std::uniform_real_distribution<float>(std::min(low, high), std::max(low, high))(*rng);
+}
+
+// Darknet's rand_scale: a factor in [1, s], inverted half of the time.
+float random_scale(std::mt19937* rng, float s) {
+  const float scale = uniform(rng, 1.f, s);
+  return uniform(rng, 0.f, 1.f) < 0.5f ? scale : 1.f / scale;
+}
+
+// random_distort_image in HSV: hue shifted around the circle, saturation and value scaled.
+void distort_colours(cv::Mat* rgb, const DetectionAugmentOptions& o, std::mt19937* rng) {
+  const float hue = uniform(rng, -o.hue, o.hue), saturation = random_scale(rng, o.saturation), exposure = random_scale(rng, o.exposure);
+  if (hue == 0 && saturation == 1 && exposure == 1) return;
+  cv::Mat hsv;
+  cv::cvtColor(*rgb, hsv, cv::COLOR_RGB2HSV);  // float: H in [0, 360), S and V in [0, 1]
+  for (int y = 0; y < hsv.rows; ++y) {
+    auto* row = hsv.ptr<cv::Vec3f>(y);
+    for (int x = 0; x < hsv.cols; ++x) {
+      float h = row[x][0] + 360.f * hue;
+      row[x][0] = h - 360.f * std::floor(h / 360.f);
+      row[x][1] = std::min(1.f, row[x][1] * saturation);
+      row[x][2] = std::min(1.f, row[x][2] * exposure);
+    }
+  }
+  cv::cvtColor(hsv, *rgb, cv::COLOR_HSV2RGB);
+}
+
+std::vector<float> planar(const cv::Mat& rgb) {
+  std::vector<float> out(static_cast<size_t>(3) * rgb.rows * rgb.cols);
+  const size_t plane = static_cast<size_t>(rgb.rows) * rgb.cols;
+  for (int y = 0; y < rgb.rows; ++y) {
+    const auto* row = rgb.ptr<cv::Vec3f>(y);
+    for (int x = 0; x < rgb.cols; ++x) {
+      for (int k = 0; k < 3; ++k) out[k * plane + static_cast<size_t>(y) * rgb.cols + x] = row[x][k];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<float> augmented_detection_input(const cv::Mat& bgr, const std::vector<LabelledBox>& boxes, int width, int height,
+                                             const DetectionAugmentOptions& o, std::mt19937* rng,
+                                             std::vector<LabelledBox>* moved) {
+  // The new aspect ratio, then the largest such rectangle that fits the canvas.
+  const float dw = o.jitter * bgr.cols, dh = o.jitter * bgr.rows;
+  const float aspect = (bgr.cols + uniform(rng, -dw, dw)) / (bgr.rows + uniform(rng, -dh, dh));
+  float nw = width, nh = height;
+  if (aspect < 1) {
+    nw = nh * aspect;
+  } else {
+    nh = nw / aspect;
+  }
+  const float dx = uniform(rng, 0, width - nw), dy = uniform(rng, 0, height - nh);
+  const bool flip = o.flip && uniform(rng, 0.f, 1.f) < 0.5f;
+
+  cv::Mat rgb, placed;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  rgb.convertTo(rgb, CV_32FC3, 1 / 255.0);
+  const int pw = std::max(1, static_cast<int>(std::lround(nw))), ph = std::max(1, static_cast<int>(std::lround(nh)));
+  cv::resize(rgb, placed, cv::Size(pw, ph), 0, 0, cv::INTER_LINEAR);
+  cv::Mat canvas(height, width, CV_32FC3, cv::Scalar::all(kCanvasGrey));
+  const cv::Rect target(static_cast<int>(std::lround(dx)), static_cast<int>(std::lround(dy)), pw, ph);
+  const cv::Rect inside = target & cv::Rect(0, 0, width, height);
+  placed(cv::Rect(inside.tl() - target.tl(), inside.size())).copyTo(canvas(inside));
+  distort_colours(&canvas, o, rng);
+  if (flip) cv::flip(canvas, canvas, 1);
+
+  moved->clear();
+  for (const auto& b : boxes) {  // correct_boxes
+    float left = ((b.x - b.w / 2) * nw + dx) / width, right = ((b.x + b.w / 2) * nw + dx) / width;
+    const float top = ((b.y - b.h / 2) * nh + dy) / height, bottom = ((b.y + b.h / 2) * nh + dy) / height;
+    if (flip) std::tie(left, right) = std::make_pair(1 - right, 1 - left);
+    const float l = std::clamp(left, 0.f, 1.f), r = std::clamp(right, 0.f, 1.f);
+    const float t = std::clamp(top, 0.f, 1.f), btm = std::clamp(bottom, 0.f, 1.f);
+    if (r - l < kMinBoxSide || btm - t < kMinBoxSide) continue;
+    moved->push_back({(l + r) / 2, (t + btm) / 2, r - l, btm - t, b.class_id});
+  }
+  return planar(canvas);
+}
+
+DetectionLoader::DetectionLoader(const std::vector<DetectionSample>& samples, DetectionLoaderOptions options)
+    : samples_(samples), options_(std::move(options)) {
+  if (options_.batch_size <= 0 || options_.threads <= 0) throw std::invalid_argument("DetectionLoader: batch size and threads must be positive");
+  if (options_.world_size <= 0 || options_.rank < 0 || options_.rank >= options_.world_size) {
+    throw std::invalid_argument("DetectionLoader: rank must be in [0, world size)");
+  }
+}
+
+DetectionLoader::~DetectionLoader() {
+  if (pending_.valid()) pending_.wait();
+}
+
+void DetectionLoader::start_epoch(int epoch, int skip_batches) {
+  if (pending_.valid()) pending_.wait();
+  epoch_ = epoch;
+  order_ = epoch_order(samples_.size(), options_.seed, epoch, options_.shuffle, {}, options_.rank, options_.world_size);
+  position_ = static_cast<size_t>(skip_batches) * options_.batch_size;
+  prefetch();
+}
+
+void DetectionLoader::set_input_size(int width, int height) {
+  options_.width = width;
+  options_.height = height;
+}
+
+bool DetectionLoader::next(DetectionBatch* batch) {
+  if (!pending_.valid()) return false;
+  *batch = pending_.get();
+  position_ += options_.batch_size;
+  prefetch();
+  return true;
+}
+
+void DetectionLoader::prefetch() {
+  if (position_ + options_.batch_size > order_.size()) return;  // whole batches only
+  pending_ = std::async(std::launch::async, [this, first = position_, w = options_.width, h = options_.height] {
+    return prepare(first, w, h);
+  });
+}
+
+DetectionBatch DetectionLoader::prepare(size_t first, int width, int height) const {
+  const size_t count = options_.batch_size, plane = static_cast<size_t>(3) * width * height;
+  std::vector<std::vector<float>> inputs(count);
+  std::vector<std::vector<LabelledBox>> boxes(count);
+  std::vector<bool> readable(count, false);
+  const auto work = [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const DetectionSample& sample = samples_[order_[first + i]];
+      const cv::Mat bgr = cv::imread(sample.image, cv::IMREAD_COLOR);
+      if (bgr.empty()) continue;
+      readable[i] = true;
+      auto rng = sample_generator(options_.seed, static_cast<uint64_t>(epoch_), first + i);
+      DetectionAugmentOptions o = options_.augment_options;
+      if (!options_.augment) o = {0.f, 0.f, 1.f, 1.f, false};
+      inputs[i] = augmented_detection_input(bgr, sample.boxes, width, height, o, &rng, &boxes[i]);
+    }
+  };
+  const size_t threads = std::min<size_t>(options_.threads, count);
+  std::vector<std::thread> workers;
+  for (size_t t = 0; t < threads; ++t) workers.emplace_back(work, count * t / threads, count * (t + 1) / threads);
+  for (auto& w : workers) w.join();
+  DetectionBatch batch;
+  batch.width = width;
+  batch.height = height;
+  batch.pixels.reserve(count * plane);
+  for (size_t i = 0; i < count; ++i) {
+    if (!readable[i]) {
+      batch.unreadable.push_back(samples_[order_[first + i]].image);
+      continue;
+    }
+    batch.pixels.insert(batch.pixels.end(), inputs[i].begin(), inputs[i].end());
+    batch.boxes.push_back(std::move(boxes[i]));
+  }
+  return batch;
+}
+
+}  // namespace facekit

@@ -1,0 +1,74 @@
+// Batches for detector training, augmented as Darknet's load_data_detection does it (pjreddie's
+// src/data.c): the aspect ratio jittered by up to `jitter` of each side, the image placed at a
+// random position on a grey (0.5) canvas of the network size, hue/saturation/exposure changed
+// (random_distort_image), a horizontal flip with probability 1/2, and the boxes moved along
+// (correct_boxes: clipped, dropped below 0.001 of a side). Worker threads prepare the next batch;
+// every random draw comes from (seed, epoch, position), so runs repeat exactly.
+#pragma once
+
+#include <cstdint>
+#include <future>
+#include <random>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "datasets/detection_data.h"
+
+namespace facekit {
+
+struct DetectionAugmentOptions {
+  float jitter = 0.2f;
+  float hue = 0.f;         // shift, fraction of the colour circle, uniform in +-hue
+  float saturation = 1.f;  // scale in [1/s, s] (rand_scale)
+  float exposure = 1.f;
+  bool flip = true;
+};
+
+struct DetectionLoaderOptions {
+  int batch_size = 16;
+  int width = 416, height = 416;
+  int threads = 2;
+  bool augment = true;
+  bool shuffle = true;
+  uint64_t seed = 0;
+  int rank = 0, world_size = 1;
+  DetectionAugmentOptions augment_options;
+};
+
+struct DetectionBatch {
+  int width = 0, height = 0;
+  std::vector<float> pixels;  // n x 3 x height x width, RGB in [0, 1]
+  std::vector<std::vector<LabelledBox>> boxes;
+  std::vector<std::string> unreadable;
+  int size() const { return static_cast<int>(boxes.size()); }
+};
+
+// One training image: the network-size input (planar RGB) and its boxes.
+std::vector<float> augmented_detection_input(const cv::Mat& bgr, const std::vector<LabelledBox>& boxes, int width, int height,
+                                             const DetectionAugmentOptions& options, std::mt19937* rng,
+                                             std::vector<LabelledBox>* moved);
+
+class DetectionLoader {
+ public:
+  DetectionLoader(const std::vector<DetectionSample>& samples, DetectionLoaderOptions options);
+  ~DetectionLoader();
+  void start_epoch(int epoch, int skip_batches = 0);
+  bool next(DetectionBatch* batch);
+  // Multi-scale training: batches prepared from now on have this input size.
+  void set_input_size(int width, int height);
+  int batches_per_epoch() const { return static_cast<int>(order_.size()) / options_.batch_size; }
+
+ private:
+  DetectionBatch prepare(size_t first, int width, int height) const;
+  void prefetch();
+
+  const std::vector<DetectionSample>& samples_;
+  DetectionLoaderOptions options_;
+  int epoch_ = 0;
+  std::vector<size_t> order_;
+  size_t position_ = 0;
+  std::future<DetectionBatch> pending_;
+};
+
+}  // namespace facekit
