@@ -317,5 +317,39 @@ TEST(Cli, UnwritableOutputLeavesNothingBehind) {
   EXPECT_NE(result.output.find("/nonexistent-folder/m.pt"), std::string::npos) << result.output;
 }
 
+// `facekit anchors` on a Darknet-labelled list of three obvious box sizes (10x14, 40x42 and
+// 120x90 px at 200x200, each +-1 px): prints and writes them in cfg syntax, smallest first.
+TEST(Cli, AnchorsFindThreeClustersAndWriteTheCfgLine) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "images");
+  fs::create_directories(dir.path() / "labels");
+  constexpr double kSize = 200;
+  std::ofstream list(dir / "train.txt");
+  const std::vector<std::pair<int, int>> centres = {{120, 90}, {10, 14}, {40, 42}};
+  for (size_t i = 0; i < centres.size(); ++i) {
+    const std::string name = "face" + std::to_string(i);
+    list << (dir.path() / "images" / (name + ".jpg")).string() << "\n";
+    std::ofstream labels(dir.path() / "labels" / (name + ".txt"));
+    for (int dw = -1; dw <= 1; ++dw) {
+      for (int dh = -1; dh <= 1; ++dh) {
+        labels << "0 0.5 0.5 " << (centres[i].first + dw) / kSize << " " << (centres[i].second + dh) / kSize << "\n";
+      }
+    }
+  }
+  list.close();
+  std::ofstream(dir / "face.data") << "classes = 1\ntrain = train.txt\n";
+  const Result result = run_facekit("anchors --data " + (dir / "face.data") + " --num 3 --size 200x200 --seed 1 --out " +
+                                    (dir / "anchors.txt"));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  const std::string line = "anchors = 10,14,  40,42,  120,90";
+  EXPECT_NE(result.output.find("read 27 boxes from 3 images"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(line), std::string::npos) << result.output;
+  EXPECT_NE(read_file(dir / "anchors.txt").find(line + "\n"), std::string::npos);
+  EXPECT_EQ(run_facekit("anchors --data " + (dir / "face.data") + " --num 3 --size 200by200").exit_code, 2);
+  const Result missing = run_facekit("anchors --data " + (dir / "missing.data") + " --num 3 --size 200x200");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("missing.data"), std::string::npos) << missing.output;
+}
+
 }  // namespace
 }  // namespace facekit::test

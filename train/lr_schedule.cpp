@@ -31,7 +31,7 @@ double LrSchedule::at(int step) const {
 
 LrSchedule::Policy parse_lr_policy(const std::string& name) {
   if (name == "constant") return LrSchedule::Policy::kConstant;
-  if (name == "steps" || name == "step") return LrSchedule::Policy::kSteps;
+  if (name == "steps") return LrSchedule::Policy::kSteps;
   if (name == "cosine") return LrSchedule::Policy::kCosine;
   if (name == "poly") return LrSchedule::Policy::kPoly;
   if (name == "exp") return LrSchedule::Policy::kExp;

@@ -30,7 +30,7 @@ std::string family(const std::string& column) {
 }
 
 void draw_panel(cv::Mat* canvas, cv::Rect area, const std::string& title, const std::vector<int>& columns,
-                const std::vector<std::string>& names, const std::vector<std::vector<double>>& rows) {
+                const std::vector<std::string>& names, const std::vector<std::vector<double>>& rows, const std::string& x_name) {
   double low = INFINITY, high = -INFINITY;
   for (const auto& row : rows) {
     for (int c : columns) {
@@ -48,8 +48,7 @@ void draw_panel(cv::Mat* canvas, cv::Rect area, const std::string& title, const 
   cv::putText(*canvas, label, {area.x + 2, plot.y + 10}, cv::FONT_HERSHEY_SIMPLEX, 0.35, cv::Scalar(0, 0, 0));
   std::snprintf(label, sizeof(label), "%.4g", low);
   cv::putText(*canvas, label, {area.x + 2, plot.br().y}, cv::FONT_HERSHEY_SIMPLEX, 0.35, cv::Scalar(0, 0, 0));
-  std::snprintf(label, sizeof(label), "epoch %.0f", last);
-  cv::putText(*canvas, label, {plot.br().x - 60, plot.br().y + 15}, cv::FONT_HERSHEY_SIMPLEX, 0.35, cv::Scalar(0, 0, 0));
+  cv::putText(*canvas, x_name + " " + std::to_string(static_cast<long>(last)), {plot.br().x - 60, plot.br().y + 15}, cv::FONT_HERSHEY_SIMPLEX, 0.35, cv::Scalar(0, 0, 0));
   for (size_t k = 0; k < columns.size(); ++k) {
     const cv::Scalar colour = kPalette[k % 6];
     std::vector<cv::Point> points;
@@ -68,9 +67,10 @@ void draw_panel(cv::Mat* canvas, cv::Rect area, const std::string& title, const 
 
 }  // namespace
 
-RunLog::RunLog(std::string folder, std::vector<std::string> columns) : folder_(std::move(folder)), columns_(std::move(columns)) {}
+RunLog::RunLog(std::string folder, std::vector<std::string> columns, std::string x_name)
+    : folder_(std::move(folder)), columns_(std::move(columns)), x_name_(std::move(x_name)) {}
 
-void RunLog::restore(int last_epoch) {
+void RunLog::restore(int last_x) {
   std::ifstream file(fs::path(folder_) / "results.csv");
   std::string line;
   if (!file || !std::getline(file, line)) return;
@@ -78,12 +78,12 @@ void RunLog::restore(int last_epoch) {
     std::vector<double> row;
     std::stringstream fields(line);
     for (std::string field; std::getline(fields, field, ',');) row.push_back(field.empty() ? NAN : std::stod(field));
-    if (row.size() == columns_.size() + 1 && row[0] <= last_epoch) rows_.push_back(row);
+    if (row.size() == columns_.size() + 1 && row[0] <= last_x) rows_.push_back(row);
   }
 }
 
-void RunLog::add(int epoch, const std::map<std::string, double>& values) {
-  std::vector<double> row{static_cast<double>(epoch)};
+void RunLog::add(int x, const std::map<std::string, double>& values) {
+  std::vector<double> row{static_cast<double>(x)};
   for (const auto& c : columns_) {
     const auto it = values.find(c);
     row.push_back(it == values.end() ? NAN : it->second);
@@ -95,7 +95,7 @@ void RunLog::add(int epoch, const std::map<std::string, double>& values) {
 
 void RunLog::write_csv() const {
   write_file_atomically((fs::path(folder_) / "results.csv").string(), [&](std::ostream& out) {
-    out << "epoch";
+    out << x_name_;
     for (const auto& c : columns_) out << "," << c;
     out << "\n";
     out.precision(8);
@@ -123,7 +123,7 @@ void RunLog::write_plot() const {
       if (family(columns_[c]) == families[f]) members.push_back(static_cast<int>(c));
     }
     const cv::Rect area(static_cast<int>(f % across) * kPanelW, static_cast<int>(f / across) * kPanelH, kPanelW, kPanelH);
-    draw_panel(&canvas, area, families[f], members, columns_, rows_);
+    draw_panel(&canvas, area, families[f], members, columns_, rows_, x_name_);
   }
   std::vector<uchar> png;
   cv::imencode(".png", canvas, png);

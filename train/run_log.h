@@ -12,11 +12,12 @@ namespace facekit::train {
 
 class RunLog {
  public:
-  // `columns`: the metrics in the order they appear in the CSV (after `epoch`).
-  RunLog(std::string folder, std::vector<std::string> columns);
-  // Reads an existing results.csv (for --resume); rows after `last_epoch` are dropped.
-  void restore(int last_epoch);
-  void add(int epoch, const std::map<std::string, double>& values);  // writes CSV and PNG
+  // `columns`: the metrics in the order they appear in the CSV, after the first column `x_name`
+  // (the epoch for the classifier, the iteration for the detector).
+  RunLog(std::string folder, std::vector<std::string> columns, std::string x_name = "epoch");
+  // Reads an existing results.csv (for --resume); rows after `last_x` are dropped.
+  void restore(int last_x);
+  void add(int x, const std::map<std::string, double>& values);  // writes CSV and PNG
   const std::vector<std::vector<double>>& rows() const { return rows_; }
 
  private:
@@ -25,7 +26,8 @@ class RunLog {
 
   std::string folder_;
   std::vector<std::string> columns_;
-  std::vector<std::vector<double>> rows_;  // epoch first, then columns_
+  std::string x_name_;
+  std::vector<std::vector<double>> rows_;  // x first, then columns_
 };
 
 // One line, rewritten in place: `epoch 3/30 [####....] 120/600 loss 1.234 ... lr 0.01 45 img/s ETA 1:23:45`.

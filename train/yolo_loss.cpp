@@ -47,12 +47,19 @@ class YoloAssigner {
     targets_.linear[k] = linear;
   }
 
+  // The logistic's target for a cell offset: with AlexeyAB's scale_x_y the decoded offset is
+  // sigmoid * s - (s - 1) / 2, so the sigmoid must reach (offset + (s - 1) / 2) / s (s = 1: Darknet).
+  float logistic_target(float offset) const {
+    const float s = head_.scale_x_y;
+    return std::clamp((offset + (s - 1) / 2) / s, 0.f, 1.f);
+  }
+
   // delta_yolo_box with anchor mask[n] (Darknet passes best_n in its second loop: the same anchor).
   float assign_box(const TruthBox& t, int b, int n, int anchor, int j, int i) {
     const float scale = 2 - t.w * t.h;
     const float iou_value = iou(predicted(b, n, j, i), corners(t.x, t.y, t.w, t.h));
-    set(index(b, n, 0, j, i), t.x * w_ - i, scale);
-    set(index(b, n, 1, j, i), t.y * h_ - j, scale);
+    set(index(b, n, 0, j, i), logistic_target(t.x * w_ - i), scale);
+    set(index(b, n, 1, j, i), logistic_target(t.y * h_ - j), scale);
     set(index(b, n, 2, j, i), std::log(t.w * net_w_ / head_.anchors[2 * anchor]), scale, true);
     set(index(b, n, 3, j, i), std::log(t.h * net_h_ / head_.anchors[2 * anchor + 1]), scale, true);
     return iou_value;

@@ -48,5 +48,7 @@ int dispatch(const std::string& prefix, const std::vector<Command>& commands,
 std::vector<Command> darknet_commands();
 std::vector<Command> convert_commands();
 std::vector<Command> eval_commands();
+Command anchors_command();  // a top-level command, not a group
+std::vector<Command> train_commands();
 
 }  // namespace facekit::cli

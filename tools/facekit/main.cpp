@@ -15,6 +15,10 @@ int main(int argc, char** argv) {
       {"eval", "evaluate models: detector", [](const auto& args) {
          return dispatch("facekit eval", eval_commands(), args);
        }},
+      {"train", "train models: detector", [](const auto& args) {
+         return dispatch("facekit train", train_commands(), args);
+       }},
+      anchors_command(),
   };
   try {
     return dispatch("facekit", groups, std::vector<std::string>(argv + 1, argv + argc));

@@ -1,0 +1,156 @@
+#include "tools/facekit/detectors.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+
+#include "convert/darknet_onnx.h"
+#include "convert/darknet_torch.h"
+#include "datasets/preprocess.h"
+#include "models/darknet/cfg.h"
+#include "models/darknet/decode.h"
+
+namespace facekit::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double kHaarScaleFactor = 1.1;  // OpenCV's defaults for detectMultiScale
+constexpr int kHaarMinNeighbors = 3;
+
+// The detections of the face class, as the metrics take them.
+std::vector<eval::ScoredBox> boxes_of_class(const std::vector<darknet::Detection>& detections, int class_id) {
+  std::vector<eval::ScoredBox> boxes;
+  for (const auto& d : detections) {
+    if (d.class_id == class_id) boxes.push_back({{d.x1, d.y1, d.x2, d.y2}, d.score});
+  }
+  return boxes;
+}
+
+// A Darknet model (cfg + weights, or a facekit checkpoint) run in LibTorch; boxes of `class_id`.
+Detector darknet_detector(const std::string& model_path, const std::string& cfg_override, int class_id,
+                          torch::Device device) {
+  darknet::LoadedDarknet model;
+  if (fs::path(model_path).extension() == ".pt") {
+    model = darknet::load_darknet_checkpoint(model_path);
+  } else {
+    const std::string cfg = cfg_override.empty() ? fs::path(model_path).replace_extension(".cfg").string() : cfg_override;
+    model = darknet::load_darknet(cfg, model_path);
+  }
+  model.net->to(device);
+  auto net = model.net;
+  return [net, class_id, device](const cv::Mat& bgr) mutable {
+    torch::NoGradGuard no_grad;
+    const auto& def = net->def();
+    LetterboxGeometry geometry;
+    PlanarImage input = fit_to_input(to_planar_rgb(bgr), def.width, def.height, def.letterbox, &geometry);
+    const auto tensor = torch::from_blob(input.data.data(), {1, 3, def.height, def.width}).to(device);
+    return boxes_of_class(
+        darknet::decode_detections(def, net->forward_all(tensor), geometry, kEvalConfThresh, kEvalNmsThresh), class_id);
+  };
+}
+
+// "WxH" of the ONNX metadata.
+cv::Size parse_input_size(const std::string& text, const std::string& path) {
+  int w = 0, h = 0;
+  char x = 0, extra = 0;
+  if (std::sscanf(text.c_str(), "%d%c%d%c", &w, &x, &h, &extra) != 3 || x != 'x' || w <= 0 || h <= 0) {
+    throw std::runtime_error(path + ": metadata input_size: expected WxH, found '" + text + "'");
+  }
+  return {w, h};
+}
+
+// The head outputs of a raw export, run through the yolo/region activations: the per-layer
+// outputs decode_detections reads (other layers stay undefined).
+std::vector<torch::Tensor> raw_heads_to_outputs(const darknet::NetDef& def, cv::dnn::Net* net,
+                                                const std::vector<std::string>& names) {
+  std::vector<cv::Mat> blobs;
+  net->forward(blobs, names);
+  std::vector<torch::Tensor> outputs(def.layers.size());
+  size_t k = 0;
+  for (const auto& layer : def.layers) {
+    if (layer.type != darknet::LayerType::kYolo && layer.type != darknet::LayerType::kRegion) continue;
+    const cv::Mat& blob = blobs[k++];
+    const std::vector<int64_t> dims(blob.size.p, blob.size.p + blob.dims);
+    outputs[static_cast<size_t>(layer.index)] =
+        darknet::head_activation(layer, torch::from_blob(const_cast<float*>(blob.ptr<float>()), dims).clone());
+  }
+  return outputs;
+}
+
+// A Darknet model exported by `facekit convert darknet2onnx`, run by OpenCV dnn with the same
+// preprocessing as the LibTorch path. Input size and resize mode come from the export's metadata.
+// Raw exports (yolo_<i>/region_<i> outputs) are decoded with the cfg (`--cfg`, else the
+// metadata's source_cfg) by the same decode as LibTorch's. --decode exports are refused: OpenCV
+// dnn 4.6 fails on their graph (a shape assertion in its importer); so are --nms exports, whose
+// built-in score threshold would cut the precision-recall curve.
+Detector onnx_detector(const std::string& path, const std::string& cfg_override, int class_id) {
+  const auto metadata = darknet::read_onnx_metadata(path);
+  const auto meta = [&](const std::string& key) {
+    const auto it = metadata.find(key);
+    if (it == metadata.end() || it->second.empty()) {
+      throw std::runtime_error(path + ": no '" + key + "' metadata (not exported by facekit convert darknet2onnx?)");
+    }
+    return it->second;
+  };
+  const cv::Size input = parse_input_size(meta("input_size"), path);
+  const bool use_letterbox = meta("resize_mode") == "letterbox";
+  auto net = std::make_shared<cv::dnn::Net>(cv::dnn::readNetFromONNX(path));
+  const auto outputs = net->getUnconnectedOutLayersNames();
+  const auto has_output = [&](const char* name) { return std::find(outputs.begin(), outputs.end(), name) != outputs.end(); };
+  if (has_output("boxes") || has_output("detections")) {
+    throw std::runtime_error(path + ": a --decode or --nms export; eval detector runs raw exports (without --decode/--nms)");
+  }
+  auto cfg = darknet::parse_cfg_file(cfg_override.empty() ? meta("source_cfg") : cfg_override);
+  darknet::set_input_size(&cfg, input.width, input.height);
+  const auto def = std::make_shared<darknet::NetDef>(darknet::build_netdef(cfg, darknet::parse_dialect(meta("dialect"))));
+  std::vector<std::string> heads;
+  for (const auto& l : def->layers) {
+    if (l.type == darknet::LayerType::kYolo) heads.push_back("yolo_" + std::to_string(l.index));
+    if (l.type == darknet::LayerType::kRegion) heads.push_back("region_" + std::to_string(l.index));
+  }
+  return [net, def, heads, input, use_letterbox, class_id](const cv::Mat& bgr) {
+    LetterboxGeometry geometry;
+    PlanarImage planar = fit_to_input(to_planar_rgb(bgr), input.width, input.height, use_letterbox, &geometry);
+    const int shape[] = {1, 3, input.height, input.width};
+    net->setInput(cv::Mat(4, shape, CV_32F, planar.data.data()));
+    return boxes_of_class(darknet::decode_detections(*def, raw_heads_to_outputs(*def, net.get(), heads), geometry,
+                                                     kEvalConfThresh, kEvalNmsThresh),
+                          class_id);
+  };
+}
+
+// OpenCV's Haar cascade (the baseline); its reject-level weights serve as scores.
+Detector haar_detector(const std::string& xml) {
+  auto cascade = std::make_shared<cv::CascadeClassifier>();
+  if (!cascade->load(xml)) throw std::runtime_error(xml + ": cannot load the Haar cascade");
+  return [cascade](const cv::Mat& bgr) {
+    cv::Mat grey;
+    cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+    std::vector<cv::Rect> faces;
+    std::vector<int> levels;
+    std::vector<double> weights;
+    cascade->detectMultiScale(grey, faces, levels, weights, kHaarScaleFactor, kHaarMinNeighbors, 0, cv::Size(),
+                              cv::Size(), /*outputRejectLevels=*/true);
+    std::vector<eval::ScoredBox> boxes;
+    for (size_t i = 0; i < faces.size(); ++i) {
+      const auto& r = faces[i];
+      boxes.push_back({{float(r.x), float(r.y), float(r.x + r.width), float(r.y + r.height)}, float(weights[i])});
+    }
+    return boxes;
+  };
+}
+
+}  // namespace
+
+Detector make_detector(const std::string& model, const std::string& cfg, int class_id, torch::Device device) {
+  if (model.rfind("haar:", 0) == 0) return haar_detector(model.substr(5));
+  if (fs::path(model).extension() == ".onnx") return onnx_detector(model, cfg, class_id);
+  return darknet_detector(model, cfg, class_id, device);
+}
+
+}  // namespace facekit::cli

@@ -1,0 +1,26 @@
+// Face detectors behind one signature, for `facekit eval` (and later `facekit-infer`): a Darknet
+// model in LibTorch (cfg + weights or a facekit checkpoint), a raw ONNX export in OpenCV dnn, or
+// OpenCV's Haar cascade. Each returns scored boxes of the face class in image pixels.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <torch/torch.h>
+
+#include "eval/detection_metrics.h"
+
+namespace facekit::cli {
+
+using Detector = std::function<std::vector<eval::ScoredBox>(const cv::Mat& bgr)>;
+
+constexpr float kEvalConfThresh = 0.005f;  // keep low scores: AP needs the whole curve
+constexpr float kEvalNmsThresh = 0.45f;
+
+// `model`: X.weights (cfg beside it or `cfg`), X.pt, X.onnx (a raw darknet2onnx export) or
+// haar:CASCADE.xml. `class_id`: the model's face class.
+Detector make_detector(const std::string& model, const std::string& cfg, int class_id, torch::Device device);
+
+}  // namespace facekit::cli

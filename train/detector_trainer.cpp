@@ -1,0 +1,314 @@
+#include "train/detector_trainer.h"
+
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "convert/darknet_torch.h"
+#include "datasets/detection_loader.h"
+#include "datasets/epoch_order.h"
+#include "datasets/preprocess.h"
+#include "eval/detection_metrics.h"
+#include "models/darknet/decode.h"
+#include "train/net_training_config.h"
+#include "train/region_loss.h"
+#include "train/run_log.h"
+#include "train/yolo_loss.h"
+
+namespace facekit::train {
+namespace {
+
+namespace fs = std::filesystem;
+using darknet::LayerType;
+
+constexpr int kMaxBadStepsInARow = 5;      // non-finite losses tolerated before stopping
+constexpr int kResizeEvery = 10;           // detector.c: a new input size every 10 batches
+constexpr int kMultiscaleMin = 10, kMultiscaleMax = 19, kMultiscaleBase = 13;  // 320..608 for a 416 net
+constexpr int kStride = 32;
+constexpr float kValidConfThresh = 0.005f, kValidNmsThresh = 0.45f, kOperatingThresh = 0.25f;
+const std::vector<std::string> kColumns = {"train_loss", "val_ap50", "lr"};
+
+struct TrainState {
+  int iteration = 0;
+  double best_ap50 = -1;
+};
+
+std::string stem(const std::string& cfg) { return fs::path(cfg).stem().string(); }
+
+// Copies every parameter and buffer whose name and shape match; prints a line per layer.
+void load_matching(const darknet::DarknetNet& from, darknet::DarknetNet& to, std::ostream& log) {
+  std::map<std::string, torch::Tensor> source;
+  for (const auto& p : from->named_parameters()) source[p.key()] = p.value();
+  for (const auto& b : from->named_buffers()) source[b.key()] = b.value();
+  std::map<std::string, bool> layer_loaded;  // layer name -> every tensor loaded
+  torch::NoGradGuard no_grad;
+  const auto copy = [&](const std::string& name, torch::Tensor& target) {
+    const std::string layer = name.substr(0, name.find('.'));
+    const auto it = source.find(name);
+    const bool fits = it != source.end() && it->second.sizes() == target.sizes();
+    if (fits) target.copy_(it->second);
+    layer_loaded.emplace(layer, true).first->second &= fits;
+  };
+  for (auto& p : to->named_parameters()) copy(p.key(), p.value());
+  for (auto& b : to->named_buffers()) copy(b.key(), b.value());
+  int loaded = 0;
+  std::string reset;
+  for (const auto& [layer, ok] : layer_loaded) ok ? ++loaded : (reset += (reset.empty() ? "" : ", ") + layer, 0);
+  log << "start weights: " << loaded << " layers loaded; reset (shapes changed): " << (reset.empty() ? "none" : reset) << "\n";
+}
+
+void freeze_layers(darknet::DarknetNet& net, int count, std::ostream& log) {
+  if (count <= 0) return;
+  for (auto& p : net->named_parameters()) {
+    const std::string layer = p.key().substr(0, p.key().find('.'));
+    const int index = std::stoi(layer.substr(layer.rfind('_') + 1));
+    if (index < count) p.value().requires_grad_(false);
+  }
+  log << "frozen: layers 0.." << count - 1 << "\n";
+}
+
+std::unique_ptr<torch::optim::SGD> make_sgd(darknet::DarknetNet& net, const NetTrainingConfig& c) {
+  // update_convolutional_layer: decay on the weights only, not on biases or BN scales.
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& p : net->named_parameters()) {
+    const bool weights = p.key().size() > 7 && p.key().compare(p.key().size() - 7, 7, ".weight") == 0 &&
+                         p.key().find(".bn.") == std::string::npos && p.value().dim() > 1;
+    (weights ? decay : no_decay).push_back(p.value());
+  }
+  const auto sgd = [&](double decay_rate) {
+    return std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(c.learning_rate).momentum(c.momentum).weight_decay(decay_rate));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, sgd(c.decay));
+  groups.emplace_back(no_decay, sgd(0));
+  return std::make_unique<torch::optim::SGD>(std::move(groups), torch::optim::SGDOptions(c.learning_rate));
+}
+
+std::vector<std::vector<TruthBox>> truths_of(const DetectionBatch& batch) {
+  std::vector<std::vector<TruthBox>> truths;
+  for (const auto& boxes : batch.boxes) {
+    std::vector<TruthBox> t;
+    for (const auto& b : boxes) t.push_back({b.x, b.y, b.w, b.h, b.class_id});
+    truths.push_back(std::move(t));
+  }
+  return truths;
+}
+
+// The sum of every head's loss; a head reads the output of the layer before it.
+torch::Tensor detection_loss(const darknet::NetDef& def, const std::vector<torch::Tensor>& outputs,
+                             const std::vector<std::vector<TruthBox>>& truths, int w, int h, long long seen) {
+  torch::Tensor total = torch::zeros({}, outputs.front().options());
+  for (const auto& layer : def.layers) {
+    if (layer.type == LayerType::kYolo) total = total + yolo_loss(layer, outputs[layer.index - 1], truths, w, h);
+    if (layer.type == LayerType::kRegion) total = total + region_loss(layer, outputs[layer.index - 1], truths, seen);
+  }
+  return total;
+}
+
+// AP@0.5 of class 0 on the validation list, at the cfg's input size.
+double validate(darknet::DarknetNet& net, const std::vector<DetectionSample>& samples, torch::Device device) {
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const auto& def = net->def();
+  std::vector<eval::ImageDetections> images;
+  for (const auto& s : samples) {
+    const cv::Mat bgr = cv::imread(s.image, cv::IMREAD_COLOR);
+    if (bgr.empty()) continue;
+    LetterboxGeometry geometry;
+    PlanarImage input = fit_to_input(to_planar_rgb(bgr), def.width, def.height, def.letterbox, &geometry);
+    const auto tensor = torch::from_blob(input.data.data(), {1, 3, def.height, def.width}).to(device);
+    eval::ImageDetections image{s.image, {}, {}};
+    for (const auto& b : s.boxes) {
+      image.truth.push_back({{(b.x - b.w / 2) * bgr.cols, (b.y - b.h / 2) * bgr.rows, (b.x + b.w / 2) * bgr.cols,
+                              (b.y + b.h / 2) * bgr.rows}});
+    }
+    for (const auto& d : darknet::decode_detections(def, net->forward_all(tensor), geometry, kValidConfThresh, kValidNmsThresh)) {
+      if (d.class_id == 0) image.detections.push_back({{d.x1, d.y1, d.x2, d.y2}, d.score});
+    }
+    images.push_back(std::move(image));
+  }
+  net->train();
+  return eval::evaluate_detections(images, kOperatingThresh).buckets.front().ap50;
+}
+
+void save_state(const std::string& path, const TrainState& s, torch::optim::Optimizer& optimizer) {
+  torch::serialize::OutputArchive archive, optimizer_archive;
+  archive.write("iteration", torch::tensor(static_cast<int64_t>(s.iteration)));
+  archive.write("best_ap50", torch::tensor(s.best_ap50, torch::kDouble));
+  archive.write("rng", at::detail::getDefaultCPUGenerator().get_state());
+  optimizer.save(optimizer_archive);
+  archive.write("optimizer", optimizer_archive);
+  archive.save_to(path + ".tmp");
+  fs::rename(path + ".tmp", path);
+}
+
+TrainState load_state(const std::string& path, torch::optim::Optimizer& optimizer) {
+  torch::serialize::InputArchive archive, optimizer_archive;
+  archive.load_from(path);
+  TrainState s;
+  torch::Tensor t;
+  archive.read("iteration", t), s.iteration = static_cast<int>(t.item<int64_t>());
+  archive.read("best_ap50", t), s.best_ap50 = t.item<double>();
+  archive.read("rng", t);
+  at::Generator generator = at::detail::getDefaultCPUGenerator();  // shares the global generator
+  generator.set_state(t);
+  archive.read("optimizer", optimizer_archive);
+  optimizer.load(optimizer_archive);
+  return s;
+}
+
+void save_weights(const darknet::LoadedDarknet& model, long long seen, const std::string& path) {
+  darknet::WeightsHeader header = model.header;
+  header.seen = static_cast<uint64_t>(seen);
+  darknet::write_weights(model.net->save_weights(header), path);
+}
+
+const darknet::LayerDef& last_head(const darknet::NetDef& def) {
+  for (auto it = def.layers.rbegin(); it != def.layers.rend(); ++it) {
+    if (it->type == LayerType::kYolo || it->type == LayerType::kRegion) return *it;
+  }
+  throw std::runtime_error(def.cfg_path + ": no [yolo] or [region] layer to train");
+}
+
+}  // namespace
+
+DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
+  torch::manual_seed(o.seed);
+  const DataFile data = read_data_file(o.data);
+  NetTrainingConfig config = read_net_training_config(darknet::parse_cfg_file(o.cfg));
+  if (o.batch > 0) config.batch = o.batch;
+  if (o.subdivisions > 0) config.subdivisions = o.subdivisions;
+  if (o.learning_rate > 0) config.learning_rate = static_cast<float>(o.learning_rate);
+  if (o.max_batches > 0) config.max_batches = o.max_batches;
+  if (config.max_batches <= 0) throw std::runtime_error(o.cfg + ": max_batches must be set (cfg or --max-batches)");
+  if (config.batch % config.subdivisions != 0) throw std::runtime_error("batch must be a multiple of subdivisions");
+  const fs::path backup = o.backup.empty() ? fs::path(data.backup) : fs::path(o.backup);
+  fs::create_directories(backup);
+  const std::string name = stem(o.cfg);
+  const std::string last = (backup / (name + "_last.weights")).string(), state_path = (backup / (name + "_state.pt")).string();
+
+  darknet::LoadedDarknet model = darknet::load_darknet(o.cfg, o.resume ? last : "");
+  const auto& def = model.net->def();
+  const darknet::LayerDef& head = last_head(def);
+  for (const auto& l : def.layers) {
+    if ((l.type == LayerType::kYolo || l.type == LayerType::kRegion) && l.classes != data.classes) {
+      throw std::runtime_error(o.cfg + ": layer " + std::to_string(l.index) + " has classes=" + std::to_string(l.classes) + " but " +
+                               o.data + " says classes=" + std::to_string(data.classes));
+    }
+  }
+  if (!o.resume && !o.weights.empty()) {
+    const std::string start_cfg = o.weights_cfg.empty() ? fs::path(o.weights).replace_extension(".cfg").string() : o.weights_cfg;
+    const auto start = darknet::load_darknet(start_cfg, o.weights);
+    load_matching(start.net, model.net, std::cout);
+    model.header = start.header;
+  }
+  freeze_layers(model.net, o.freeze, std::cout);
+  model.net->to(o.device);
+  model.net->train();
+
+  const ClassIndexMap class_map = data.class_map.empty() ? ClassIndexMap() : read_class_index_map(data.class_map);
+  const auto train_samples = read_detection_list(data.train, class_map);
+  const auto valid_samples = data.valid.empty() ? std::vector<DetectionSample>() : read_detection_list(data.valid, class_map);
+  std::cout << "training on " << train_samples.size() << " images, validating on " << valid_samples.size() << "; batch "
+            << config.batch << " = " << config.subdivisions << " x " << config.mini_batch() << ", " << config.max_batches
+            << " iterations\n";
+
+  DetectionLoaderOptions lo;
+  lo.batch_size = config.mini_batch();
+  lo.width = def.width;
+  lo.height = def.height;
+  lo.threads = o.loader_threads;
+  lo.seed = o.seed;
+  lo.augment_options = {head.jitter, config.hue, config.saturation, config.exposure, true};
+  DetectionLoader loader(train_samples, lo);
+  loader.start_epoch(0);
+  const int per_epoch = loader.batches_per_epoch();
+  if (per_epoch == 0) throw std::runtime_error(data.train + ": fewer images than one mini-batch");
+
+  auto optimizer = make_sgd(model.net, config);
+  const LrSchedule schedule = config.schedule();
+  TrainState state;
+  RunLog log(backup.string(), kColumns, "iteration");
+  if (o.resume) {
+    state = load_state(state_path, *optimizer);
+    log.restore(state.iteration);
+    std::cout << "resuming at iteration " << state.iteration << "\n";
+  }
+  const long long mini_done = static_cast<long long>(state.iteration) * config.subdivisions;
+  int epoch = static_cast<int>(mini_done / per_epoch);
+  loader.start_epoch(epoch, static_cast<int>(mini_done % per_epoch));
+
+  DetectorTrainResult result;
+  Progress progress(config.max_batches, state.iteration);
+  int bad_in_a_row = 0, width = def.width, height = def.height;
+  double loss_sum = 0;
+  int loss_count = 0;
+  while (state.iteration < config.max_batches) {
+    if (o.multiscale && head.random && state.iteration % kResizeEvery == 0) {
+      auto rng = sample_generator(o.seed, 0, static_cast<uint64_t>(state.iteration));
+      const int factor = std::uniform_int_distribution<int>(kMultiscaleMin, kMultiscaleMax)(rng);
+      width = std::max(kStride, def.width * factor / kMultiscaleBase / kStride * kStride);
+      height = std::max(kStride, def.height * factor / kMultiscaleBase / kStride * kStride);
+      loader.set_input_size(width, height);
+    }
+    const double lr = schedule.at(state.iteration);
+    for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+    optimizer->zero_grad();
+    double loss = 0;
+    for (int s = 0; s < config.subdivisions; ++s) {
+      DetectionBatch batch;
+      while (!loader.next(&batch)) loader.start_epoch(++epoch);
+      for (const auto& bad : batch.unreadable) std::cerr << "\nwarning: " << bad << ": cannot decode, skipped\n";
+      if (batch.size() == 0) continue;
+      const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, batch.height, batch.width}).to(o.device);
+      const long long seen = static_cast<long long>(state.iteration) * config.batch;
+      const auto total = detection_loss(def, model.net->forward_all(input), truths_of(batch), batch.width, batch.height, seen);
+      (total / config.batch).backward();  // Darknet divides the summed update by the batch
+      loss += total.item<double>() / config.batch;
+    }
+    ++state.iteration;
+    if (!std::isfinite(loss)) {
+      std::cerr << "\nwarning: iteration " << state.iteration << ": loss is " << loss << ", update skipped\n";
+      if (++bad_in_a_row >= kMaxBadStepsInARow) {
+        throw std::runtime_error("train detector: " + std::to_string(kMaxBadStepsInARow) + " non-finite losses in a row; the last good weights are " + last);
+      }
+      continue;
+    }
+    bad_in_a_row = 0;
+    optimizer->step();
+    if (result.iterations == 0) result.first_loss = loss;
+    ++result.iterations;
+    result.last_loss = loss;
+    loss_sum += loss, ++loss_count;
+    progress.step(state.iteration - 1, config.batch, {{"loss", loss}, {"lr", lr}, {"size", double(width)}}, name);
+    const bool end = state.iteration == config.max_batches;
+    const bool validate_now = !valid_samples.empty() && (end || (o.validate_every > 0 && state.iteration % o.validate_every == 0));
+    if (validate_now || end || state.iteration % o.save_every == 0) {
+      const long long seen = static_cast<long long>(state.iteration) * config.batch;
+      double ap50 = NAN;
+      if (validate_now) {
+        progress.finish_line();
+        ap50 = validate(model.net, valid_samples, o.device);
+        std::cout << "iteration " << state.iteration << ": validation AP@0.5 " << ap50 << "\n";
+        if (ap50 > state.best_ap50) {
+          state.best_ap50 = ap50;
+          save_weights(model, seen, (backup / (name + "_best.weights")).string());
+        }
+      }
+      save_weights(model, seen, last);
+      save_state(state_path, state, *optimizer);
+      log.add(state.iteration, {{"train_loss", loss_sum / std::max(1, loss_count)}, {"val_ap50", ap50}, {"lr", lr}});
+      loss_sum = 0, loss_count = 0;
+    }
+  }
+  progress.finish_line();
+  result.final_weights = (backup / (name + "_final.weights")).string();
+  save_weights(model, static_cast<long long>(state.iteration) * config.batch, result.final_weights);
+  result.best_ap50 = state.best_ap50;
+  return result;
+}
+
+}  // namespace facekit::train
