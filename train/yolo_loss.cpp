@@ -49,9 +49,12 @@ class YoloAssigner {
 
   // The logistic's target for a cell offset: with AlexeyAB's scale_x_y the decoded offset is
   // sigmoid * s - (s - 1) / 2, so the sigmoid must reach (offset + (s - 1) / 2) / s (s = 1: Darknet).
+  // Not clamped: a truth_thresh match trains a cell the truth's centre lies outside of, and
+  // delta_yolo_box then pulls towards an offset beyond [0, 1]; BCE's gradient, sigmoid - target,
+  // is that delta for any target.
   float logistic_target(float offset) const {
     const float s = head_.scale_x_y;
-    return std::clamp((offset + (s - 1) / 2) / s, 0.f, 1.f);
+    return (offset + (s - 1) / 2) / s;
   }
 
   // delta_yolo_box with anchor mask[n] (Darknet passes best_n in its second loop: the same anchor).
