@@ -1,11 +1,13 @@
 // `facekit convert darknet2torch|torch2darknet`: a Darknet model to a facekit LibTorch
 // checkpoint and back; the round trip gives the original .weights byte for byte.
+// `facekit convert torchvision2facekit`: torchvision's inception_v3 weights -> AgeGenderNet.
 #include <chrono>
 #include <fstream>
 #include <iostream>
 
 #include "convert/darknet_onnx.h"
 #include "convert/darknet_torch.h"
+#include "convert/torchvision_import.h"
 #include "datasets/atomic_file.h"
 #include "models/darknet/weights.h"
 #include "datasets/formats/class_names.h"
@@ -121,6 +123,43 @@ int run_darknet2onnx(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+int run_torchvision2facekit(const std::vector<std::string>& args) {
+  po::options_description options("facekit convert torchvision2facekit");
+  options.add_options()
+      ("input", po::value<std::string>()->required(), "torchvision inception_v3 state dict (torch.save, zip or legacy)")
+      ("output,o", po::value<std::string>()->required(), "AgeGenderNet checkpoint (.pt) to write")
+      ("width-mult", po::value<double>()->default_value(1.0), "channel width (tensors load only at 1.0)")
+      ("input-size", po::value<int>()->default_value(static_cast<int>(kInceptionInputSize)), "crop side in pixels (>= 75)")
+      ("crop-margin", po::value<float>()->default_value(kDefaultCropMargin), "square crop side / face box side")
+      ("age-intervals", po::value<std::string>()->default_value(""), "e.g. '(0, 2) (4, 6) ...' (default: Adience's 8)")
+      ("age-regression", po::bool_switch(), "add the 0..100 years head");
+  const std::string usage =
+      "usage: facekit convert torchvision2facekit --input inception_v3.pth --output face.pt [--width-mult W]\n"
+      "                                           [--input-size S] [--age-regression] [options]";
+  po::variables_map vm;
+  if (!parse_options(args, options, usage, &vm)) return kExitOk;
+  AgeGenderConfig config;
+  config.width_mult = vm["width-mult"].as<double>();
+  config.crop.size = vm["input-size"].as<int>();
+  config.crop.margin = vm["crop-margin"].as<float>();
+  if (!vm["age-intervals"].as<std::string>().empty()) config.intervals = parse_age_intervals(vm["age-intervals"].as<std::string>());
+  config.age_regression = vm["age-regression"].as<bool>();
+  config.aux_head = aux_head_fits(config.crop.size);  // echoed below: below 299 px there is none
+  try {
+    check_age_gender_config(config);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  std::cout << describe_age_gender_config(config);
+  LoadReport report;
+  auto loaded = import_torchvision_inception(vm["input"].as<std::string>(), config, &report);
+  std::cout << format_load_report(report);
+  const std::string output = vm["output"].as<std::string>();
+  save_age_gender_checkpoint(output, loaded.net, loaded.config);
+  std::cout << "wrote " << output << "; fine-tune it: facekit train classifier --init " << output << " ...\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<Command> convert_commands() {
@@ -128,6 +167,7 @@ std::vector<Command> convert_commands() {
       {"darknet2torch", "Darknet cfg + weights -> facekit LibTorch checkpoint", run_darknet2torch},
       {"torch2darknet", "facekit checkpoint -> Darknet .weights", run_torch2darknet},
       {"darknet2onnx", "Darknet cfg + weights -> ONNX (raw heads, decoded boxes or NMS)", run_darknet2onnx},
+      {"torchvision2facekit", "torchvision inception_v3 state dict -> AgeGenderNet checkpoint", run_torchvision2facekit},
   };
 }
 

@@ -1,0 +1,103 @@
+// AgeGenderNet: an Inception-v3 backbone (torchvision's, without its classifier) and small heads:
+// gender (2 classes), age interval (K classes, Adience's 8 by default), optionally the age in
+// years as a distribution over 0..100 whose expectation is the estimate (DEX, Rothe et al. 2015),
+// and an auxiliary head on Mixed_6e (as Inception-v3's AuxLogits) giving gender and age logits
+// in training mode.
+//
+// Parameter names: `backbone.<torchvision name>` (`backbone.Mixed_6e.branch1x1.conv.weight`),
+// `aux.conv0...`/`aux.conv1...` (torchvision's `AuxLogits.conv0/conv1`), `aux.gender`, `aux.age`,
+// `gender`, `age`, `age_years`.
+//
+// A checkpoint holds the parameters and an AgeGenderConfig: everything inference needs (the
+// architecture, the crop, the normalisation, the interval list and the label names).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "datasets/age_intervals.h"
+#include "datasets/preprocess.h"
+#include "models/classifier/inception.h"
+
+namespace facekit {
+
+constexpr const char* kInceptionV3Architecture = "inception_v3";
+constexpr int64_t kAgeYearsClasses = 101;  // the regression head's ages 0..100
+constexpr float kDefaultCropMargin = 1.4f;
+
+struct AgeGenderConfig {
+  std::string architecture = kInceptionV3Architecture;
+  double width_mult = 1.0;
+  // The face crop; crop.size is the network's input side.
+  FaceCropOptions crop{kDefaultCropMargin, static_cast<int>(kInceptionInputSize)};
+  Normalisation normalisation;  // ImageNet's mean and std
+  std::vector<AgeInterval> intervals = adience_intervals();
+  std::vector<std::string> gender_labels = {"Male", "Female"};
+  bool age_regression = false;
+  // The auxiliary head needs an input of 299 px or more (see inception.h); below that, set false.
+  bool aux_head = true;
+  double dropout = 0.5;
+};
+
+// Several lines, "key: value", for the start-up echo of the effective configuration.
+std::string describe_age_gender_config(const AgeGenderConfig& config);
+// Throws std::invalid_argument naming the first value that cannot be built.
+void check_age_gender_config(const AgeGenderConfig& config);
+
+struct AgeGenderOutput {
+  torch::Tensor gender_logits;     // N x 2
+  torch::Tensor age_logits;        // N x K
+  torch::Tensor age_years_logits;  // N x 101; only with age_regression
+  torch::Tensor aux_gender_logits, aux_age_logits;  // N x 2, N x K; only in training mode with aux_head
+};
+
+// AuxLogits-style head on Mixed_6e: the trunk's conv0 and conv1, then gender and age layers.
+class AgeGenderAuxImpl : public AuxTrunkImpl {
+ public:
+  AgeGenderAuxImpl(int64_t in, int64_t age_classes, double w);
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& mixed_6e);  // gender, age logits
+
+ private:
+  torch::nn::Linear gender{nullptr}, age{nullptr};
+};
+TORCH_MODULE(AgeGenderAux);
+
+class AgeGenderNetImpl : public torch::nn::Module {
+ public:
+  explicit AgeGenderNetImpl(const AgeGenderConfig& config);
+
+  // x: N x 3 x S x S normalised RGB crops.
+  AgeGenderOutput forward(const torch::Tensor& x);
+
+  // The Inception-v3 trunk's parameters (to freeze it while the heads warm up).
+  std::vector<torch::Tensor> backbone_parameters() const { return backbone->parameters(); }
+  // The trunk in eval mode (frozen BN statistics) while the heads stay as they are.
+  void backbone_eval() { backbone->eval(); }
+  int64_t feature_channels() const { return backbone->feature_channels(); }
+
+ private:
+  InceptionV3 backbone{nullptr};
+  AgeGenderAux aux{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+  torch::nn::Linear gender{nullptr}, age{nullptr}, age_years{nullptr};
+};
+TORCH_MODULE(AgeGenderNet);
+
+struct LoadedAgeGenderNet {
+  AgeGenderNet net{nullptr};
+  AgeGenderConfig config;
+};
+
+// A random-initialised network for `config` (checked first), in eval mode.
+LoadedAgeGenderNet make_age_gender_net(const AgeGenderConfig& config);
+
+// One file (a torch::serialize archive): parameters, buffers and the config as JSON. Written to a
+// temporary file beside `path` and renamed, so a failure leaves nothing behind.
+void save_age_gender_checkpoint(const std::string& path, AgeGenderNet& net, const AgeGenderConfig& config);
+// Throws std::runtime_error naming the file when it is not a facekit AgeGenderNet checkpoint, is
+// truncated, or its tensors do not fit its config. The net comes back in eval mode, on the CPU.
+LoadedAgeGenderNet load_age_gender_checkpoint(const std::string& path);
+
+}  // namespace facekit

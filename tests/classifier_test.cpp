@@ -1,0 +1,268 @@
+// Inception-v3 against torchvision (the reference nobody here wrote; tests/torchvision_ref.py run
+// by Debian's /usr/bin/python3), the torch.save reader on both file formats, AgeGenderNet and its
+// checkpoints, `facekit convert torchvision2facekit`.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <map>
+
+#include "convert/torchvision_import.h"
+#include "datasets/npy.h"
+#include "tests/test_util.h"
+
+namespace facekit {
+namespace {
+
+using test::relative_max_diff;
+using test::TempDir;
+namespace fs = std::filesystem;
+
+constexpr double kParityTolerance = 1e-4;  // max |diff| / max |reference|, as for libdarknet
+constexpr int64_t kBatch = 2;
+// A pickle that would call os.system: the reader must refuse the global, not run anything.
+constexpr char kUnsafePickle[] = "\x80\x02" "cos\nsystem\nq\x00.";
+
+// Runs tests/torchvision_ref.py MODE DIR; false (with the reason printed) when it fails.
+void run_reference(const std::string& mode, const TempDir& dir) {
+  const std::string command = "/usr/bin/python3 " + std::string(FACEKIT_TORCHVISION_SCRIPT) + " " + mode + " " +
+                              dir.path().string() + " 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command << " failed: python3-torch / python3-torchvision missing?";
+}
+
+torch::Tensor npy_tensor(const std::string& path) {
+  NpyArray a = read_npy(path);
+  return torch::from_blob(a.data.data(), a.shape, torch::kFloat).clone();
+}
+
+std::map<std::string, torch::Tensor> by_name(const StateDict& state) {
+  return {state.begin(), state.end()};
+}
+
+std::string run_cli(const std::string& args, int* status) {
+  const std::string command = std::string(FACEKIT_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  char buffer[4096];
+  while (pipe && fgets(buffer, sizeof buffer, pipe)) out += buffer;
+  *status = pipe ? pclose(pipe) : -1;
+  return out;
+}
+
+// ---- torchvision parity (one python run: it builds a 27 M parameter network) ----
+
+TEST(TorchvisionParity, InceptionV3EvalLogitsFeaturesTrainAuxAndTheCli) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(run_reference("inception", dir));
+  const std::string weights = dir / "inception_v3.pth";
+  const StateDict state = read_torch_state_dict(weights);
+
+  InceptionV3 net;  // torchvision's defaults: 1000 classes, aux_logits, width 1.0
+  const LoadReport report = load_matching(*net, state);
+  EXPECT_EQ(report.loaded.size(), state.size());
+  EXPECT_TRUE(report.skipped.empty()) << format_load_report(report);
+  EXPECT_TRUE(report.initialised.empty()) << format_load_report(report);
+
+  const auto input = npy_tensor(dir / "input.npy");
+  ASSERT_EQ(input.sizes(), torch::IntArrayRef({kBatch, 3, kInceptionInputSize, kInceptionInputSize}));
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const auto logits = net->forward(input).logits;
+  const auto reference_logits = npy_tensor(dir / "logits.npy");
+  ASSERT_GT(reference_logits.std().item<double>(), 0.1);  // realistic activations, not a dead network
+  const double logits_diff = relative_max_diff(logits, reference_logits);
+  const double features_diff = relative_max_diff(net->features(input), npy_tensor(dir / "features.npy"));
+  net->train();  // BatchNorm on batch statistics; the aux branch has no dropout
+  const double aux_diff = relative_max_diff(net->forward(input).aux_logits, npy_tensor(dir / "aux_train.npy"));
+  std::cout << "  parity inception_v3 299 px: logits " << logits_diff << ", features " << features_diff
+            << ", train-mode aux " << aux_diff << "\n";
+  EXPECT_LE(logits_diff, kParityTolerance);
+  EXPECT_LE(features_diff, kParityTolerance);
+  EXPECT_LE(aux_diff, kParityTolerance);
+
+  // The same file through the CLI into an AgeGenderNet: ImageNet's two classifiers are skipped.
+  int status = 0;
+  const std::string output = run_cli("convert torchvision2facekit --input " + weights + " --output " +
+                                         (dir / "face.pt") + " --age-regression", &status);
+  ASSERT_EQ(status, 0) << output;
+  EXPECT_NE(output.find("loaded " + std::to_string(state.size() - 4) + " tensors; skipped 4"), std::string::npos) << output;
+  const auto loaded = load_age_gender_checkpoint(dir / "face.pt");
+  EXPECT_TRUE(loaded.config.age_regression);
+  const auto file = by_name(state);
+  const auto params = loaded.net->named_parameters();
+  EXPECT_TRUE(torch::equal(params["backbone.Mixed_6e.branch7x7dbl_3.conv.weight"], file.at("Mixed_6e.branch7x7dbl_3.conv.weight")));
+  EXPECT_TRUE(torch::equal(params["aux.conv1.conv.weight"], file.at("AuxLogits.conv1.conv.weight")));
+  EXPECT_TRUE(torch::equal(loaded.net->named_buffers()["backbone.Mixed_7c.branch_pool.bn.running_var"],
+                           file.at("Mixed_7c.branch_pool.bn.running_var")));
+}
+
+// ---- the torch.save reader ----
+
+TEST(TorchSaveReader, ZipLegacyPlainAndWrappedGiveTheSameTensors) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(run_reference("formats", dir));
+  const StateDict zip = read_torch_state_dict(dir / "small_zip.pth");
+  const std::vector<std::string> names = {"conv.weight", "bn.running_mean", "bn.num_batches_tracked", "fc.weight",
+                                          "fc.bias", "scalar", "base", "view"};
+  ASSERT_EQ(zip.size(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(zip[i].first, names[i]);  // the file's order
+  for (const char* other : {"small_legacy.pth", "small_plain.pth", "small_wrapped.pth"}) {
+    const StateDict state = read_torch_state_dict(dir / other);
+    ASSERT_EQ(state.size(), zip.size()) << other;
+    for (size_t i = 0; i < zip.size(); ++i) {
+      EXPECT_EQ(state[i].first, zip[i].first) << other;
+      EXPECT_EQ(state[i].second.scalar_type(), zip[i].second.scalar_type()) << other << " " << zip[i].first;
+      EXPECT_TRUE(torch::equal(state[i].second, zip[i].second)) << other << " " << zip[i].first;
+    }
+  }
+  const auto t = by_name(zip);
+  EXPECT_EQ(t.at("fc.weight").scalar_type(), torch::kDouble);
+  EXPECT_EQ(t.at("fc.bias").scalar_type(), torch::kHalf);
+  EXPECT_EQ(t.at("bn.num_batches_tracked").item<int64_t>(), 7);
+  EXPECT_EQ(t.at("scalar").dim(), 0);
+  EXPECT_TRUE(torch::equal(t.at("view"), t.at("base").slice(0, 4, 10).view({2, 3})));
+  std::vector<torch::Tensor> floats;
+  for (const auto& [name, tensor] : zip) {
+    if (tensor.scalar_type() == torch::kFloat) floats.push_back(tensor.reshape(-1));
+  }
+  EXPECT_TRUE(torch::equal(torch::cat(floats), npy_tensor(dir / "small_ref.npy")));
+  const StateDict single = read_torch_state_dict(dir / "small_single.pth");
+  ASSERT_EQ(single.size(), 1u);
+  EXPECT_TRUE(torch::equal(single[0].second, torch::arange(3.0)));
+
+  // Damaged files: the error names the file (and, inside a pickle, the byte).
+  const std::string legacy = test::read_file(dir / "small_legacy.pth"), zipped = test::read_file(dir / "small_zip.pth");
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"cut_legacy.pth", legacy.substr(0, legacy.size() / 2)},
+      {"cut_zip.pth", zipped.substr(0, zipped.size() / 2)},
+      {"text.pth", "conv.weight = 1\n"},
+      {"global.pth", std::string(kUnsafePickle, sizeof kUnsafePickle - 1)},
+      {"empty.pth", ""}};
+  for (const auto& [name, bytes] : bad) {
+    test::write_file(dir.path() / name, bytes);
+    try {
+      read_torch_state_dict(dir / name);
+      ADD_FAILURE() << name << " was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(dir / name), std::string::npos) << e.what();
+      std::cout << "  " << e.what() << "\n";
+    }
+  }
+}
+
+// ---- Inception-v3 beyond torchvision: other widths and sizes ----
+
+TEST(InceptionV3, WidthHalfAt160AndTheSmallestInput) {
+  InceptionV3Options options;
+  options.width_mult = 0.5;
+  options.num_classes = 10;
+  InceptionV3 net(options);
+  EXPECT_EQ(net->feature_channels(), 1024);  // (320 + 768 + 768 + 192) / 2
+  torch::NoGradGuard no_grad;
+  net->eval();
+  for (const int64_t size : {int64_t{160}, kInceptionMinInputSize}) {
+    const auto out = net->forward(torch::randn({kBatch, 3, size, size}));
+    EXPECT_EQ(out.logits.sizes(), torch::IntArrayRef({kBatch, 10})) << size;
+    EXPECT_TRUE(torch::isfinite(out.logits).all().item<bool>()) << size;
+    EXPECT_FALSE(out.aux_logits.defined());
+  }
+  EXPECT_EQ(net->features(torch::randn({1, 3, 160, 160})).sizes(), torch::IntArrayRef({1, 1024}));
+  EXPECT_THROW(net->forward(torch::randn({1, 3, 74, 74})), c10::Error);
+  net->train();
+  try {
+    net->forward(torch::randn({kBatch, 3, 160, 160}));
+    ADD_FAILURE() << "the aux head ran on 160 px";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("299"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(scaled_channels(32, 0.1), 8);
+  EXPECT_EQ(inception_mixed_6e_size(299), 17);
+  EXPECT_FALSE(aux_head_fits(298));
+}
+
+// ---- AgeGenderNet ----
+
+AgeGenderConfig small_config() {
+  AgeGenderConfig c;
+  c.width_mult = 0.25;
+  c.crop.size = 160;
+  c.crop.margin = 1.2f;
+  c.aux_head = false;  // 160 px is too small for it
+  c.age_regression = true;
+  c.intervals = parse_age_intervals("0-12,13-30,31-60,61-100");
+  c.normalisation.mean[1] = 0.5f;
+  c.gender_labels = {"M", "F"};
+  return c;
+}
+
+TEST(AgeGenderNet, HeadsAndTheAuxiliaryHead) {
+  auto net = make_age_gender_net(small_config()).net;
+  torch::NoGradGuard no_grad;
+  auto out = net->forward(torch::randn({kBatch, 3, 160, 160}));
+  EXPECT_EQ(out.gender_logits.sizes(), torch::IntArrayRef({kBatch, 2}));
+  EXPECT_EQ(out.age_logits.sizes(), torch::IntArrayRef({kBatch, 4}));
+  EXPECT_EQ(out.age_years_logits.sizes(), torch::IntArrayRef({kBatch, kAgeYearsClasses}));
+  EXPECT_FALSE(out.aux_gender_logits.defined());
+
+  AgeGenderConfig with_aux;  // Adience's 8 intervals, 299 px
+  with_aux.width_mult = 0.25;
+  auto aux_net = make_age_gender_net(with_aux).net;
+  aux_net->train();
+  out = aux_net->forward(torch::randn({kBatch, 3, 299, 299}));
+  EXPECT_EQ(out.aux_gender_logits.sizes(), torch::IntArrayRef({kBatch, 2}));
+  EXPECT_EQ(out.aux_age_logits.sizes(), torch::IntArrayRef({kBatch, 8}));
+  EXPECT_FALSE(out.age_years_logits.defined());
+
+  with_aux.crop.size = 160;
+  EXPECT_THROW(AgeGenderNet{with_aux}, std::invalid_argument);
+}
+
+TEST(AgeGenderNet, CheckpointRoundTrip) {
+  TempDir dir;
+  const AgeGenderConfig config = small_config();
+  auto net = make_age_gender_net(config).net;
+  save_age_gender_checkpoint(dir / "face.pt", net, config);
+  auto loaded = load_age_gender_checkpoint(dir / "face.pt");
+  const auto& c = loaded.config;
+  EXPECT_EQ(c.architecture, config.architecture);
+  EXPECT_EQ(c.width_mult, config.width_mult);
+  EXPECT_EQ(c.crop.size, config.crop.size);
+  EXPECT_EQ(c.crop.margin, config.crop.margin);
+  EXPECT_EQ(c.normalisation.mean[1], config.normalisation.mean[1]);
+  EXPECT_EQ(format_age_intervals(c.intervals), format_age_intervals(config.intervals));
+  EXPECT_EQ(c.gender_labels, config.gender_labels);
+  EXPECT_EQ(c.age_regression, config.age_regression);
+  EXPECT_EQ(c.aux_head, config.aux_head);
+  const auto x = torch::randn({kBatch, 3, 160, 160});
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const auto a = net->forward(x), b = loaded.net->forward(x);
+  EXPECT_TRUE(torch::equal(a.gender_logits, b.gender_logits));
+  EXPECT_TRUE(torch::equal(a.age_logits, b.age_logits));
+  EXPECT_TRUE(torch::equal(a.age_years_logits, b.age_years_logits));
+
+  // Where training starts: a checkpoint brings its own config, nothing gives random weights.
+  std::ostringstream log;
+  EXPECT_EQ(initial_age_gender_net(dir / "face.pt", AgeGenderConfig{}, log).config.crop.size, 160);
+  EXPECT_EQ(initial_age_gender_net("", config, log).config.width_mult, 0.25);
+
+  // A destination that cannot be replaced (a folder) leaves nothing behind.
+  fs::create_directories(dir.path() / "folder.pt");
+  EXPECT_ANY_THROW(save_age_gender_checkpoint(dir / "folder.pt", net, config));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);  // face.pt, folder.pt
+
+  // A truncated checkpoint and a torch.save file are clear errors naming the file.
+  const std::string bytes = test::read_file(dir / "face.pt");
+  test::write_file(dir.path() / "cut.pt", bytes.substr(0, bytes.size() / 2));
+  test::write_file(dir.path() / "text.pt", "not a checkpoint");
+  for (const char* name : {"cut.pt", "text.pt", "missing.pt"}) {
+    try {
+      load_age_gender_checkpoint(dir / name);
+      ADD_FAILURE() << name << " was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(dir / name), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace facekit
