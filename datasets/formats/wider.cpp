@@ -1,5 +1,6 @@
 #include "datasets/formats/wider.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -59,6 +60,13 @@ std::vector<WiderImage> read_wider_ground_truth(const std::string& path) {
     images.push_back(std::move(image));
   }
   return images;
+}
+
+std::string wider_image_path(const std::string& images_dir, const std::string& listed) {
+  namespace fs = std::filesystem;
+  const fs::path nested = fs::path(images_dir) / listed;
+  if (fs::exists(nested)) return nested.string();
+  return (fs::path(images_dir) / fs::path(listed).filename()).string();
 }
 
 }  // namespace facekit

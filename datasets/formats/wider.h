@@ -22,4 +22,8 @@ struct WiderImage {
 // Throws with file and line for a malformed count or face line.
 std::vector<WiderImage> read_wider_ground_truth(const std::string& path);
 
+// WIDER lists `event/name.jpg`; a flattened copy keeps only `name.jpg`: accepts both layouts
+// (the nested path when it exists, else the bare name in `images_dir`).
+std::string wider_image_path(const std::string& images_dir, const std::string& listed);
+
 }  // namespace facekit

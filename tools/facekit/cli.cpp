@@ -51,10 +51,11 @@ bool parse_options(const std::vector<std::string>& args, const po::options_descr
 int dispatch(const std::string& prefix, const std::vector<Command>& commands,
              const std::vector<std::string>& args) {
   const auto print_commands = [&](std::ostream& out) {
+    size_t width = 0;
+    for (const auto& command : commands) width = std::max(width, command.name.size());
     out << "usage: " << prefix << " <command> [options]\n\ncommands:\n";
     for (const auto& command : commands) {
-      out << "  " << command.name << std::string(16 - std::min<size_t>(15, command.name.size()), ' ')
-          << command.summary << "\n";
+      out << "  " << command.name << std::string(width + 3 - command.name.size(), ' ') << command.summary << "\n";
     }
     out << "\n'" << prefix << " <command> --help' explains a command.\n";
   };

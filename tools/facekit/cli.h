@@ -47,8 +47,11 @@ int dispatch(const std::string& prefix, const std::vector<Command>& commands,
 
 std::vector<Command> darknet_commands();
 std::vector<Command> convert_commands();
-std::vector<Command> eval_commands();
+Command eval_detector_command();
+Command eval_classifier_command();
+Command eval_pipeline_command();
+Command train_detector_command();
+Command train_classifier_command();
 Command anchors_command();  // a top-level command, not a group
-std::vector<Command> train_commands();
 
 }  // namespace facekit::cli

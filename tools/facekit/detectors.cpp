@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include <opencv2/dnn.hpp>
@@ -13,6 +14,7 @@
 #include "datasets/preprocess.h"
 #include "models/darknet/cfg.h"
 #include "models/darknet/decode.h"
+#include "tools/facekit/cli.h"
 
 namespace facekit::cli {
 namespace {
@@ -151,6 +153,23 @@ Detector make_detector(const std::string& model, const std::string& cfg, int cla
   if (model.rfind("haar:", 0) == 0) return haar_detector(model.substr(5));
   if (fs::path(model).extension() == ".onnx") return onnx_detector(model, cfg, class_id);
   return darknet_detector(model, cfg, class_id, device);
+}
+
+std::string default_model(const std::string& file) {
+  std::vector<fs::path> places;
+  if (const char* env = std::getenv("FACEKIT_MODELS")) places.emplace_back(env);
+  std::error_code error;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", error);
+  if (!error) places.push_back(exe.parent_path() / "../../models/pretrained");
+  places.emplace_back("models/pretrained");
+  std::string tried;
+  for (const auto& place : places) {
+    const fs::path candidate = place / file;
+    if (fs::exists(candidate)) return fs::weakly_canonical(candidate).string();
+    tried += " " + candidate.lexically_normal().string();
+  }
+  throw UsageError("the default model " + file + " is not shipped where facekit looks (" + tried.substr(1) +
+                   "); give one explicitly");
 }
 
 }  // namespace facekit::cli

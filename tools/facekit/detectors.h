@@ -19,6 +19,13 @@ using Detector = std::function<std::vector<eval::ScoredBox>(const cv::Mat& bgr)>
 constexpr float kEvalConfThresh = 0.005f;  // keep low scores: AP needs the whole curve
 constexpr float kEvalNmsThresh = 0.45f;
 
+// The models shipped in models/pretrained/ (see its README): found through $FACEKIT_MODELS, then
+// beside the executable's source tree (build/tools/facekit -> models/pretrained), then in
+// ./models/pretrained. Throws UsageError naming where it looked when the file is in none of them.
+constexpr const char* kDefaultDetectorFile = "yolo-fastest-1.1-face.weights";
+constexpr const char* kDefaultClassifierFile = "age_gender.pt";
+std::string default_model(const std::string& file);
+
 // `model`: X.weights (cfg beside it or `cfg`), X.pt, X.onnx (a raw darknet2onnx export) or
 // haar:CASCADE.xml. `class_id`: the model's face class.
 Detector make_detector(const std::string& model, const std::string& cfg, int class_id, torch::Device device);

@@ -48,13 +48,6 @@ std::map<std::string, std::vector<eval::ScoredBox>> read_detections_file(const s
   return detections;
 }
 
-// WIDER lists `event/name.jpg`; a flattened copy keeps only `name.jpg`: accept both layouts.
-std::string image_path(const std::string& images_dir, const std::string& listed) {
-  const fs::path nested = fs::path(images_dir) / listed;
-  if (fs::exists(nested)) return nested.string();
-  return (fs::path(images_dir) / fs::path(listed).filename()).string();
-}
-
 // A labelled image: its ground truth in pixels once the image size is known.
 struct LabelledImage {
   std::string path;
@@ -66,7 +59,7 @@ std::vector<LabelledImage> load_wider(const std::string& gt_path, const std::str
   for (const auto& wider : read_wider_ground_truth(gt_path)) {
     std::vector<eval::GroundTruth> truth;
     for (const auto& f : wider.faces) truth.push_back({{f.x, f.y, f.x + f.w, f.y + f.h}, f.invalid});
-    images.push_back({image_path(images_dir, wider.path), [truth](const cv::Size&) { return truth; }});
+    images.push_back({wider_image_path(images_dir, wider.path), [truth](const cv::Size&) { return truth; }});
   }
   return images;
 }
@@ -113,7 +106,7 @@ std::vector<LabelledImage> load_voc(const std::string& path, const std::string& 
       }
       if (class_map.empty() || it->second) faces.emplace_back(o.box, o.difficult);
     }
-    images.push_back({image_path(images_dir, annotation.filename), [faces](const cv::Size& size) {
+    images.push_back({wider_image_path(images_dir, annotation.filename), [faces](const cv::Size& size) {
                         std::vector<eval::GroundTruth> truth;
                         for (const auto& [box, difficult] : faces) truth.push_back(clipped(box, size, difficult));
                         return truth;
@@ -134,7 +127,7 @@ std::vector<LabelledImage> load_coco(const std::string& path, const std::string&
   }
   std::vector<LabelledImage> images;
   for (const auto& image : dataset.images) {
-    images.push_back({image_path(images_dir, image.file_name),
+    images.push_back({wider_image_path(images_dir, image.file_name),
                       [faces = truth[image.id]](const cv::Size&) { return faces; }});
   }
   return images;
@@ -195,7 +188,8 @@ int run_eval_detector(const std::vector<std::string>& args) {
       ("images", po::value<std::string>()->default_value(""),
        "images folder for wider, voc, coco (default: 'images' beside the dataset file or folder)")
       ("model", po::value<std::string>()->default_value(""),
-       "X.weights (cfg beside it or --cfg), X.pt, X.onnx (facekit convert darknet2onnx, raw), or haar:CASCADE.xml")
+       "X.weights (cfg beside it or --cfg), X.pt, X.onnx (facekit convert darknet2onnx, raw), or haar:CASCADE.xml "
+       "(default: the shipped face detector)")
       ("cfg", po::value<std::string>()->default_value(""), "the cfg of a .weights model or of a raw .onnx export")
       ("class-id", po::value<int>()->default_value(0), "the model's face class (and the face class of darknet labels)")
       ("class-map", po::value<std::string>()->default_value(""),
@@ -211,15 +205,15 @@ int run_eval_detector(const std::vector<std::string>& args) {
   add_runtime_options(&options);
   const std::string usage =
       "usage: facekit eval detector --dataset wider:GT.txt|darknet:LIST|voc:DIR_OR_LIST|coco:JSON [--images DIR]\n"
-      "                             (--model M | --detections FILE) [--class-id N] [--class-map FILE] [--category C]\n"
+      "                             [--model M | --detections FILE] [--class-id N] [--class-map FILE] [--category C]\n"
       "                             [--json OUT] [--plots DIR] [--draw DIR [--worst N]]";
   po::variables_map vm;
   if (!parse_options(args, options, usage, &vm)) return kExitOk;
   const torch::Device device = apply_runtime_options(vm);
-  const std::string model = vm["model"].as<std::string>(), detections_file = vm["detections"].as<std::string>();
-  if (model.empty() == detections_file.empty()) {
-    throw UsageError("give exactly one of --model and --detections (no default detector is shipped yet)");
-  }
+  const std::string detections_file = vm["detections"].as<std::string>();
+  std::string model = vm["model"].as<std::string>();
+  if (!model.empty() && !detections_file.empty()) throw UsageError("give --model or --detections, not both");
+  if (model.empty() && detections_file.empty()) model = default_model(kDefaultDetectorFile);
   const std::string draw_dir = vm["draw"].as<std::string>();
   if (vm.count("worst") && (draw_dir.empty() || vm["worst"].as<int>() < 1)) {
     throw UsageError("--worst N needs N >= 1 and a --draw folder");
@@ -257,8 +251,8 @@ int run_eval_detector(const std::vector<std::string>& args) {
 
 }  // namespace
 
-std::vector<Command> eval_commands() {
-  return {{"detector", "AP by face size on a labelled set (WIDER, Darknet, VOC or COCO ground truth)", run_eval_detector}};
+Command eval_detector_command() {
+  return {"detector", "AP by face size on a labelled set (WIDER, Darknet, VOC or COCO ground truth)", run_eval_detector};
 }
 
 }  // namespace facekit::cli

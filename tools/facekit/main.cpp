@@ -12,11 +12,11 @@ int main(int argc, char** argv) {
       {"convert", "convert models: darknet2torch, torch2darknet, darknet2onnx", [](const auto& args) {
          return dispatch("facekit convert", convert_commands(), args);
        }},
-      {"eval", "evaluate models: detector", [](const auto& args) {
-         return dispatch("facekit eval", eval_commands(), args);
+      {"eval", "evaluate models: detector, classifier, pipeline", [](const auto& args) {
+         return dispatch("facekit eval", {eval_detector_command(), eval_classifier_command(), eval_pipeline_command()}, args);
        }},
-      {"train", "train models: detector", [](const auto& args) {
-         return dispatch("facekit train", train_commands(), args);
+      {"train", "train models: detector, classifier", [](const auto& args) {
+         return dispatch("facekit train", {train_detector_command(), train_classifier_command()}, args);
        }},
       anchors_command(),
   };

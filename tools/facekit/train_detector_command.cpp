@@ -60,8 +60,8 @@ int run_train_detector(const std::vector<std::string>& args) {
 
 }  // namespace
 
-std::vector<Command> train_commands() {
-  return {{"detector", "(re)train a Darknet detector (YOLOv2/v3 heads) with Darknet's loss and schedule", run_train_detector}};
+Command train_detector_command() {
+  return {"detector", "(re)train a Darknet detector (YOLOv2/v3 heads) with Darknet's loss and schedule", run_train_detector};
 }
 
 }  // namespace facekit::cli

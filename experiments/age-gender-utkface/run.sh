@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The age-gender experiment: AgeGenderNet (Inception-v3 at width 0.25, 96 px crops, age-regression
+# head) trained from random weights on UTKFace train, chosen on val, reported on test and, as a
+# cross-dataset check, on All-Age-Faces (aaf-train, never trained on). CPU recipe for one session on
+# 2 cores; the full-size GPU recipe is in README.md beside this script.
+# Resumable: run it again after an interruption and training continues where it stopped.
+#   bash experiments/age-gender-utkface/run.sh       # from the repository root, after tools/build.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=runs/age-gender-utkface
+data=../shared/data
+epochs=${EPOCHS:-14}
+resume=()
+[ -f "$out/state.pt" ] && resume=(--resume)
+export OMP_WAIT_POLICY=PASSIVE  # see experiments/face-detector/run.sh
+time build/tools/facekit train classifier \
+  --train utkface:$data/utkface --train-split $data/utkface/splits/train.txt \
+  --val utkface:$data/utkface --val-split $data/utkface/splits/val.txt \
+  --run "$out" --width-mult 0.25 --input-size 96 --age-regression \
+  --epochs "$epochs" --batch 64 --optimizer sgd --lr 0.05 --schedule cosine --warmup-epochs 0.5 \
+  --label-smoothing 0.1 --save-every 50 --threads 2 --loader-threads 2 --seed 1 "${resume[@]}"
+build/tools/facekit eval classifier --dataset utkface:$data/utkface --split $data/utkface/splits/test.txt \
+  --model "$out/weights/best.pt" --json "$out/utkface_test.json" --plots "$out/plots_utkface_test" --threads 2
+build/tools/facekit eval classifier --dataset aaf:$data/aaf-train/faces.csv \
+  --model "$out/weights/best.pt" --json "$out/aaf_train.json" --plots "$out/plots_aaf_train" --threads 2

@@ -1,0 +1,80 @@
+// `facekit eval classifier`: gender and age accuracy of a classifier on a face dataset, with a
+// table, a JSON report and confusion-matrix PNGs.
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include "datasets/atomic_file.h"
+#include "eval/classify_faces.h"
+#include "eval/confusion_plot.h"
+#include "tools/facekit/cli.h"
+#include "tools/facekit/detectors.h"
+
+namespace facekit::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+
+void print_classifier_report(const eval::ClassifierReport& r, const std::vector<AgeInterval>& intervals) {
+  std::cout << std::fixed << std::setprecision(4) << "faces " << r.n << " (skipped " << r.skipped << ")\n"
+            << "gender accuracy      " << r.gender_acc << "  (" << r.gender_n << " faces)\n"
+            << "age interval exact   " << r.age_exact << "  (" << r.age_n << " faces)\n"
+            << "age interval 1-off   " << r.age_1off << "\n"
+            << "age MAE (years)      " << std::setprecision(2) << r.age_mae << "  (" << r.mae_n << " faces)\n"
+            << "\ninterval     accuracy\n";
+  for (size_t i = 0; i < intervals.size(); ++i) {
+    std::cout << std::left << std::setw(12) << intervals[i].label() << std::right << " " << std::setprecision(4)
+              << r.age_acc_per_interval[i] << "\n";
+  }
+  std::cout << "Male         " << r.gender_acc_per_class[0] << "\nFemale       " << r.gender_acc_per_class[1] << "\n";
+}
+
+int run_eval_classifier(const std::vector<std::string>& args) {
+  po::options_description options("facekit eval classifier");
+  options.add_options()
+      ("dataset", po::value<std::string>()->required(), "FORMAT:PATH with FORMAT utkface, aaf, csv, adience or imdbwiki")
+      ("split", po::value<std::string>()->default_value(""), "split file (utkface) or more fold files (adience)")
+      ("images", po::value<std::string>()->default_value(""), "where the images are (default: beside the labels)")
+      ("model", po::value<std::string>()->default_value(""), "AgeGenderNet checkpoint (default: the shipped classifier)")
+      ("batch", po::value<int>()->default_value(32), "faces per forward pass")
+      ("json", po::value<std::string>()->default_value(""), "write the JSON report here")
+      ("plots", po::value<std::string>()->default_value(""), "folder for age_confusion.png and gender_confusion.png");
+  add_runtime_options(&options);
+  const std::string usage =
+      "usage: facekit eval classifier --dataset FORMAT:PATH [--split FILE] [--model M] [--json OUT] [--plots DIR]";
+  po::variables_map vm;
+  if (!parse_options(args, options, usage, &vm)) return kExitOk;
+  const torch::Device device = apply_runtime_options(vm);
+  auto loaded = load_age_gender_checkpoint(vm["model"].as<std::string>().empty() ? default_model(kDefaultClassifierFile) : vm["model"].as<std::string>());
+  loaded.net->to(device);
+  const auto& intervals = loaded.config.intervals;
+  const FaceDataset dataset = read_face_dataset(vm["dataset"].as<std::string>(), vm["split"].as<std::string>(),
+                                                vm["images"].as<std::string>(), intervals);
+  const auto report = eval::classify_and_score(loaded.net, loaded.config, dataset, vm["batch"].as<int>(),
+                                               at::get_num_threads(), device);
+  print_classifier_report(report, intervals);
+  if (const auto json = vm["json"].as<std::string>(); !json.empty()) {
+    write_file_atomically(json, [&](std::ostream& out) { out << eval::classifier_report_json(report, intervals); });
+    std::cout << "wrote " << json << "\n";
+  }
+  if (const auto plots = vm["plots"].as<std::string>(); !plots.empty()) {
+    fs::create_directories(plots);
+    std::vector<std::string> labels;
+    for (const auto& i : intervals) labels.push_back(i.label());
+    eval::plot_confusion_matrix(report.age_confusion, labels, "age interval: label (rows) vs prediction",
+                                (fs::path(plots) / "age_confusion.png").string());
+    eval::plot_confusion_matrix(report.gender_confusion, {"Male", "Female"}, "gender: label (rows) vs prediction",
+                                (fs::path(plots) / "gender_confusion.png").string());
+    std::cout << "wrote " << plots << "/age_confusion.png, gender_confusion.png\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Command eval_classifier_command() {
+  return {"classifier", "gender and age accuracy on a face dataset", run_eval_classifier};
+}
+
+}  // namespace facekit::cli

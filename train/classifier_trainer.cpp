@@ -1,0 +1,298 @@
+#include "train/classifier_trainer.h"
+
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include "convert/torchvision_import.h"
+#include "datasets/face_loader.h"
+#include "eval/classify_faces.h"
+#include "train/run_log.h"
+
+namespace facekit::train {
+namespace {
+
+namespace fs = std::filesystem;
+namespace F = torch::nn::functional;
+
+constexpr int kMaxAge = 100;              // the regression head's last year
+constexpr int kMaxBadStepsInARow = 5;     // NaN/Inf losses tolerated before stopping
+const std::vector<std::string> kColumns = {"train_loss", "train_gender_loss", "train_age_loss", "val_gender_acc",
+                                           "val_age_acc", "val_age_1off_acc", "val_age_mae", "lr"};
+
+// Where training stands: what --resume restores besides the weights.
+struct TrainState {
+  int epoch = 0;           // the epoch in progress
+  int batch_in_epoch = 0;  // batches of it already done
+  int step = 0;            // optimiser steps in total
+  double best_score = -1;
+  double loss_sum = 0, gender_loss_sum = 0, age_loss_sum = 0;  // this epoch so far
+  int loss_count = 0;
+};
+
+struct Targets {
+  torch::Tensor gender, age_interval, age_years;  // -1 where unknown
+};
+
+Targets targets_of(const FaceBatch& batch, torch::Device device) {
+  std::vector<int64_t> gender, interval, years;
+  for (const FaceSample* s : batch.samples) {
+    gender.push_back(s->gender);
+    interval.push_back(s->age_interval);
+    years.push_back(s->age < 0 ? -1 : std::min<int64_t>(kMaxAge, std::lround(s->age)));
+  }
+  const auto tensor = [&](const std::vector<int64_t>& v) { return torch::tensor(v, torch::kLong).to(device); };
+  return {tensor(gender), tensor(interval), tensor(years)};
+}
+
+// Cross-entropy over the known labels only (a batch without any gives 0, not NaN).
+torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target, double smoothing,
+                                   const torch::Tensor& weight = {}) {
+  if ((target >= 0).sum().item<int64_t>() == 0) return torch::zeros({}, logits.options());
+  auto options = F::CrossEntropyFuncOptions().ignore_index(-1).label_smoothing(smoothing);
+  if (weight.defined()) options.weight(weight);
+  return F::cross_entropy(logits, target, options);
+}
+
+struct Losses {
+  torch::Tensor total, gender, age;
+};
+
+Losses compute_losses(const AgeGenderOutput& out, const Targets& t, const ClassifierTrainOptions& o,
+                      const torch::Tensor& age_weight) {
+  Losses l;
+  l.gender = masked_cross_entropy(out.gender_logits, t.gender, o.label_smoothing);
+  l.age = masked_cross_entropy(out.age_logits, t.age_interval, o.label_smoothing, age_weight);
+  l.total = l.gender + l.age;
+  if (out.age_years_logits.defined()) {
+    l.total = l.total + o.regression_weight * masked_cross_entropy(out.age_years_logits, t.age_years, 0.0);
+  }
+  if (out.aux_gender_logits.defined() && o.aux_weight > 0) {
+    l.total = l.total + o.aux_weight * (masked_cross_entropy(out.aux_gender_logits, t.gender, o.label_smoothing) +
+                                        masked_cross_entropy(out.aux_age_logits, t.age_interval, o.label_smoothing, age_weight));
+  }
+  return l;
+}
+
+// Inverse-frequency weights of the age intervals, normalised to mean 1 over the intervals present.
+std::vector<double> interval_weights(const FaceDataset& set, size_t intervals) {
+  std::vector<double> count(intervals, 0);
+  for (const auto& s : set.samples) {
+    if (s.age_interval >= 0) ++count[s.age_interval];
+  }
+  std::vector<double> weight(intervals, 0);
+  double present = 0, sum = 0;
+  for (size_t i = 0; i < intervals; ++i) {
+    if (count[i] > 0) weight[i] = 1 / count[i], sum += weight[i], ++present;
+  }
+  for (auto& w : weight) w *= present / sum;
+  return weight;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(AgeGenderNet& net, const ClassifierTrainOptions& o) {
+  // No weight decay on BN parameters and biases (1-d tensors), as is usual since Goyal et al. 2017.
+  std::vector<torch::Tensor> decay, no_decay;
+  for (auto& p : net->parameters()) (p.dim() > 1 ? decay : no_decay).push_back(p);
+  if (o.optimizer == "sgd") {
+    std::vector<torch::optim::OptimizerParamGroup> groups = {
+        {decay, std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(true).weight_decay(o.weight_decay))},
+        {no_decay, std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(o.lr).momentum(o.momentum).nesterov(true))}};
+    return std::make_unique<torch::optim::SGD>(std::move(groups), torch::optim::SGDOptions(o.lr));
+  }
+  if (o.optimizer == "adamw") {
+    std::vector<torch::optim::OptimizerParamGroup> groups = {
+        {decay, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay))},
+        {no_decay, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(o.lr).weight_decay(0))}};
+    return std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions(o.lr));
+  }
+  throw std::invalid_argument("optimizer '" + o.optimizer + "' (expected sgd or adamw)");
+}
+
+LrSchedule make_schedule(const ClassifierTrainOptions& o, int steps_per_epoch) {
+  LrSchedule s;
+  s.base = o.lr;
+  s.total = o.epochs * steps_per_epoch;
+  s.warmup = static_cast<int>(std::lround(o.warmup_epochs * steps_per_epoch));
+  s.policy = parse_lr_policy(o.schedule);
+  if (s.policy == LrSchedule::Policy::kSteps) {
+    s.steps = {s.total / 2, s.total * 3 / 4};
+    s.scales = {0.1, 0.1};
+  } else if (s.policy != LrSchedule::Policy::kCosine) {
+    throw std::invalid_argument("classifier schedule '" + o.schedule + "' (expected cosine or steps)");
+  }
+  return s;
+}
+
+void save_state(const std::string& path, const TrainState& s, torch::optim::Optimizer& optimizer) {
+  torch::serialize::OutputArchive archive, optimizer_archive;
+  archive.write("epoch", torch::tensor(static_cast<int64_t>(s.epoch)));
+  archive.write("batch_in_epoch", torch::tensor(static_cast<int64_t>(s.batch_in_epoch)));
+  archive.write("step", torch::tensor(static_cast<int64_t>(s.step)));
+  archive.write("best_score", torch::tensor(s.best_score, torch::kDouble));
+  archive.write("epoch_sums", torch::tensor({s.loss_sum, s.gender_loss_sum, s.age_loss_sum, double(s.loss_count)}, torch::kDouble));
+  archive.write("rng", at::detail::getDefaultCPUGenerator().get_state());
+  optimizer.save(optimizer_archive);
+  archive.write("optimizer", optimizer_archive);
+  const std::string temporary = path + ".tmp";
+  archive.save_to(temporary);
+  fs::rename(temporary, path);
+}
+
+TrainState load_state(const std::string& path, torch::optim::Optimizer& optimizer) {
+  torch::serialize::InputArchive archive, optimizer_archive;
+  archive.load_from(path);
+  // A fresh tensor per entry: reading into a defined tensor resizes it in place, which the
+  // archive's storage refuses.
+  const auto read = [&](const std::string& key) {
+    torch::Tensor t;
+    archive.read(key, t);
+    return t;
+  };
+  TrainState s;
+  s.epoch = static_cast<int>(read("epoch").item<int64_t>());
+  s.batch_in_epoch = static_cast<int>(read("batch_in_epoch").item<int64_t>());
+  s.step = static_cast<int>(read("step").item<int64_t>());
+  s.best_score = read("best_score").item<double>();
+  const torch::Tensor sums = read("epoch_sums");
+  s.loss_sum = sums[0].item<double>(), s.gender_loss_sum = sums[1].item<double>(), s.age_loss_sum = sums[2].item<double>();
+  s.loss_count = static_cast<int>(sums[3].item<double>());
+  at::Generator generator = at::detail::getDefaultCPUGenerator();  // shares the global generator
+  generator.set_state(read("rng"));
+  archive.read("optimizer", optimizer_archive);
+  optimizer.load(optimizer_archive);
+  return s;
+}
+
+void set_backbone_frozen(AgeGenderNet& net, bool frozen) {
+  for (auto& p : net->backbone_parameters()) p.requires_grad_(!frozen);
+}
+
+}  // namespace
+
+ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceDataset& val_set,
+                                       const ClassifierTrainOptions& o) {
+  if (train_set.samples.empty()) throw std::invalid_argument("train classifier: the training set is empty");
+  const fs::path run(o.run_dir), weights = run / "weights";
+  const std::string last = (weights / "last.pt").string(), best = (weights / "best.pt").string();
+  const std::string state_path = (run / "state.pt").string();
+  fs::create_directories(weights);
+  torch::manual_seed(o.seed);
+
+  LoadedAgeGenderNet loaded = o.resume ? load_age_gender_checkpoint(last) : initial_age_gender_net(o.init, o.model, std::cout);
+  AgeGenderNet net = loaded.net;
+  const AgeGenderConfig config = loaded.config;
+  net->to(o.device);
+
+  FaceLoaderOptions lo;
+  lo.batch_size = o.batch_size;
+  lo.threads = o.loader_threads;
+  lo.augment = o.augment;
+  lo.drop_last = true;
+  lo.seed = o.seed;
+  lo.crop = config.crop;
+  lo.normalisation = config.normalisation;
+  const auto age_weight_values = interval_weights(train_set, config.intervals.size());
+  if (o.balance == "sampling") {
+    for (const auto& s : train_set.samples) lo.sample_weights.push_back(s.age_interval >= 0 ? age_weight_values[s.age_interval] : 1.0);
+  } else if (o.balance != "none" && o.balance != "weights") {
+    throw std::invalid_argument("balance '" + o.balance + "' (expected none, sampling or weights)");
+  }
+  const torch::Tensor age_weight = o.balance == "weights" ? torch::tensor(age_weight_values, torch::kFloat).to(o.device) : torch::Tensor();
+  FaceLoader loader(train_set.samples, lo);
+  loader.start_epoch(0);
+  const int steps_per_epoch = loader.batches_per_epoch();
+  if (steps_per_epoch == 0) throw std::invalid_argument("train classifier: fewer training faces than one batch");
+  const LrSchedule schedule = make_schedule(o, steps_per_epoch);
+
+  auto optimizer = make_optimizer(net, o);
+  TrainState state;
+  RunLog log(run.string(), kColumns);
+  if (o.resume) {
+    state = load_state(state_path, *optimizer);
+    log.restore(state.epoch);
+    std::cout << "resuming " << run.string() << " at epoch " << state.epoch + 1 << ", step " << state.step << "\n";
+  }
+  ClassifierTrainResult result;
+  const int total_steps = o.max_steps > 0 ? std::min(o.max_steps, o.epochs * steps_per_epoch) : o.epochs * steps_per_epoch;
+  Progress progress(total_steps, state.step);
+  int bad_in_a_row = 0;
+  for (; state.epoch < o.epochs && state.step < total_steps; ++state.epoch) {
+    const bool frozen = state.epoch < o.freeze_epochs;
+    set_backbone_frozen(net, frozen);
+    net->train();
+    if (frozen) net->backbone_eval();  // frozen BN statistics too
+    loader.start_epoch(state.epoch, state.batch_in_epoch);
+    FaceBatch batch;
+    while (state.step < total_steps && loader.next(&batch)) {
+      result.skipped_images += static_cast<int>(batch.unreadable.size());
+      for (const auto& image : batch.unreadable) std::cerr << "\nwarning: " << image << ": cannot decode, skipped\n";
+      if (batch.size() == 0) continue;
+      const double lr = schedule.at(state.step);
+      for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+      const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, config.crop.size, config.crop.size}).to(o.device);
+      const Losses losses = compute_losses(net->forward(input), targets_of(batch, o.device), o, age_weight);
+      const double loss = losses.total.item<double>();
+      ++state.batch_in_epoch;
+      ++state.step;
+      if (!std::isfinite(loss)) {
+        std::cerr << "\nwarning: step " << state.step << ": loss is " << loss << ", step skipped\n";
+        if (++bad_in_a_row >= kMaxBadStepsInARow) {
+          throw std::runtime_error("train classifier: " + std::to_string(kMaxBadStepsInARow) +
+                                   " non-finite losses in a row; the last good checkpoint is " + last);
+        }
+        continue;
+      }
+      bad_in_a_row = 0;
+      optimizer->zero_grad();
+      losses.total.backward();
+      optimizer->step();
+      state.loss_sum += loss * batch.size();
+      state.gender_loss_sum += losses.gender.item<double>() * batch.size();
+      state.age_loss_sum += losses.age.item<double>() * batch.size();
+      state.loss_count += batch.size();
+      progress.step(state.step - 1, batch.size(),
+                    {{"loss", loss}, {"gender", losses.gender.item<double>()}, {"age", losses.age.item<double>()}, {"lr", lr}},
+                    "epoch " + std::to_string(state.epoch + 1) + "/" + std::to_string(o.epochs));
+      if (o.save_every > 0 && state.step % o.save_every == 0) {
+        save_age_gender_checkpoint(last, net, config);
+        save_state(state_path, state, *optimizer);
+      }
+    }
+    progress.finish_line();
+    const bool epoch_complete = state.batch_in_epoch >= steps_per_epoch;
+    if (!epoch_complete) break;  // --max-steps stopped inside the epoch
+
+    const auto report = eval::classify_and_score(net, config, val_set, o.batch_size, o.loader_threads, o.device);
+    const double score = (report.gender_acc + report.age_exact) / 2;
+    const double n = std::max(1, state.loss_count);
+    log.add(state.epoch + 1, {{"train_loss", state.loss_sum / n}, {"train_gender_loss", state.gender_loss_sum / n},
+                              {"train_age_loss", state.age_loss_sum / n}, {"val_gender_acc", report.gender_acc},
+                              {"val_age_acc", report.age_exact}, {"val_age_1off_acc", report.age_1off},
+                              {"val_age_mae", report.age_mae}, {"lr", schedule.at(state.step)}});
+    std::cout << "epoch " << state.epoch + 1 << ": train loss " << state.loss_sum / n << ", val gender " << report.gender_acc
+              << ", age exact " << report.age_exact << ", 1-off " << report.age_1off << ", MAE " << report.age_mae << "\n";
+    result.last_train_loss = state.loss_sum / n;
+    save_age_gender_checkpoint(last, net, config);
+    if (score > state.best_score) {
+      state.best_score = score;
+      save_age_gender_checkpoint(best, net, config);
+    }
+    state.batch_in_epoch = 0;
+    state.loss_sum = state.gender_loss_sum = state.age_loss_sum = 0;
+    state.loss_count = 0;
+    TrainState next = state;
+    ++next.epoch;
+    save_state(state_path, next, *optimizer);
+  }
+  if (state.batch_in_epoch > 0) {  // stopped mid-epoch: keep where we are for --resume
+    save_age_gender_checkpoint(last, net, config);
+    save_state(state_path, state, *optimizer);
+  }
+  result.epochs_done = state.epoch;
+  result.steps_done = state.step;
+  result.best_score = state.best_score;
+  return result;
+}
+
+}  // namespace facekit::train

@@ -1,0 +1,57 @@
+// `facekit train classifier`: AgeGenderNet fine-tuned on a face dataset.
+//
+// Run folder (ultralytics' layout): weights/last.pt and weights/best.pt (AgeGenderNet checkpoints:
+// everything inference needs), state.pt (optimiser, step, epoch, RNG, best score: what --resume
+// needs), results.csv and curves.png. Every file is written to a temporary name and renamed.
+//
+// Loss: cross-entropy with label smoothing on gender and on the age interval, each over the faces
+// whose label is known; with an age-regression head, cross-entropy over 0..100 years as in DEX
+// (Rothe et al. 2015), whose expectation is the age estimate; the auxiliary head's loss is added
+// with weight `aux_weight` (Szegedy et al. 2016 used 0.4 on the main loss scale).
+// Model selection: the best validation (gender_acc + age_exact) / 2.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "datasets/formats/face_labels.h"
+#include "models/classifier/age_gender_net.h"
+#include "train/lr_schedule.h"
+
+namespace facekit::train {
+
+struct ClassifierTrainOptions {
+  std::string run_dir;
+  std::string init;              // AgeGenderNet checkpoint or torchvision state dict; empty: random
+  AgeGenderConfig model;         // used when `init` does not carry one
+  int epochs = 30;
+  int batch_size = 64;
+  int loader_threads = 2;
+  std::string optimizer = "sgd"; // sgd (momentum, Nesterov) or adamw
+  double lr = 0.01, momentum = 0.9, weight_decay = 5e-4;
+  std::string schedule = "cosine";  // cosine or steps (x0.1 at 50 % and 75 %)
+  double warmup_epochs = 1;
+  double label_smoothing = 0.1;
+  std::string balance = "none";  // none, sampling (by age interval) or weights (in the age loss)
+  int freeze_epochs = 0;         // epochs with the backbone frozen (heads only), then all layers
+  double aux_weight = 0.4;
+  double regression_weight = 0.5;
+  bool augment = true;
+  uint64_t seed = 1;
+  bool resume = false;
+  int save_every = 200;          // steps between mid-epoch state saves
+  int max_steps = 0;             // stop after this many steps in total (0: all epochs)
+  torch::Device device = torch::kCPU;
+};
+
+struct ClassifierTrainResult {
+  int epochs_done = 0, steps_done = 0;
+  double best_score = 0, last_train_loss = 0;
+  int skipped_images = 0;
+};
+
+ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceDataset& val_set,
+                                       const ClassifierTrainOptions& options);
+
+}  // namespace facekit::train
