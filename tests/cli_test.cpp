@@ -351,5 +351,71 @@ TEST(Cli, AnchorsFindThreeClustersAndWriteTheCfgLine) {
   EXPECT_NE(missing.output.find("missing.data"), std::string::npos) << missing.output;
 }
 
+
+// The last row's value of a results.csv column.
+double last_csv_value(const std::string& csv_path, const std::string& name) {
+  std::ifstream csv(csv_path);
+  std::string header, line, last, cell;
+  std::getline(csv, header);
+  while (std::getline(csv, line)) last = line;
+  std::stringstream names(header), values(last);
+  std::string value;
+  while (std::getline(names, cell, ',') && std::getline(values, value, ',')) {
+    if (cell == name) return std::stod(value);
+  }
+  return -1;
+}
+
+// train classifier -> eval classifier -> eval pipeline on real faces: eval classifier's gender and
+// age accuracy equal the trainer's own validation of the same checkpoint on the same faces (one
+// crop, one model), and the pipeline counts WIDER's 679 labelled faces.
+TEST(Cli, TrainAndEvalClassifierThenThePipeline) {
+  const fs::path utkface = shared_dir() / "data" / "utkface";
+  FACEKIT_REQUIRE_PATH(utkface);
+  FACEKIT_REQUIRE_PATH(kWider);
+  TempDir dir;
+  {
+    std::ifstream names(utkface / "splits" / "val.txt");
+    std::ofstream subset(dir / "split.txt");
+    std::string name;
+    for (int i = 0, taken = 0; taken < 32 && std::getline(names, name); ++i) {
+      if (i % 70 == 0) subset << name << "\n", ++taken;
+    }
+  }
+  const std::string faces = "utkface:" + utkface.string() + " ";
+  const Result trained = run_facekit("train classifier --train " + faces + "--train-split " + (dir / "split.txt") +
+                                     " --val " + faces + "--val-split " + (dir / "split.txt") + " --run " + (dir / "run") +
+                                     " --width-mult 0.25 --input-size 75 --epochs 2 --batch 16 --no-augment --threads 2");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  for (const char* file : {"weights/best.pt", "weights/last.pt", "state.pt", "results.csv", "curves.png"}) {
+    EXPECT_TRUE(fs::exists(dir.path() / "run" / file)) << file;
+  }
+  const std::string model = dir / "run/weights/last.pt";
+  const Result evaluated = run_facekit("eval classifier --dataset " + faces + "--split " + (dir / "split.txt") +
+                                       " --model " + model + " --json " + (dir / "c.json") + " --plots " + (dir / "plots"));
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.output;
+  const std::string report = read_file(dir.path() / "c.json");
+  EXPECT_EQ(json_number(report, "n"), 32);
+  EXPECT_EQ(json_number(report, "skipped"), 0);
+  EXPECT_NEAR(json_number(report, "gender_acc"), last_csv_value(dir / "run/results.csv", "val_gender_acc"), 1e-6);
+  EXPECT_NEAR(json_number(report, "age_exact"), last_csv_value(dir / "run/results.csv", "val_age_acc"), 1e-6);
+  EXPECT_NEAR(json_number(report, "age_mae"), last_csv_value(dir / "run/results.csv", "val_age_mae"), 1e-4);
+  EXPECT_FALSE(cv_empty_png(dir.path() / "plots" / "age_confusion.png"));
+
+  const std::string cascade = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
+  const std::string pipeline = "eval pipeline --dataset wider-demographics:" + (kWider / "demographics_416.csv").string() +
+                               " --images " + (kWider / "images").string() + " --detector haar:" + cascade +
+                               " --classifier " + model;
+  const Result piped = run_facekit(pipeline + " --json " + (dir / "p.json"));
+  ASSERT_EQ(piped.exit_code, 0) << piped.output;
+  const std::string p = read_file(dir.path() / "p.json");
+  EXPECT_EQ(json_number(p, "labelled"), 679);
+  EXPECT_GT(json_number(p, "detected"), 0);
+  EXPECT_NEAR(json_number(p, "detected_fraction"), json_number(p, "detected") / 679, 1e-9);
+  EXPECT_GE(json_number(p, "gender_acc"), 0);
+  EXPECT_GE(json_number(p, "age_group_acc"), 0);
+  EXPECT_EQ(run_facekit("eval pipeline --dataset wider:x.txt --images y").exit_code, 2);
+}
+
 }  // namespace
 }  // namespace facekit::test
