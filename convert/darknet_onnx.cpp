@@ -1,8 +1,6 @@
 #include "convert/darknet_onnx.h"
 
-#include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
-#include <onnx/shape_inference/implementation.h>
 
 #include <cmath>
 #include <fstream>
@@ -11,7 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "datasets/atomic_file.h"
+#include "convert/onnx_graph.h"
 
 namespace facekit::darknet {
 namespace {
@@ -20,9 +18,7 @@ constexpr int kMinOpset = 11;  // Resize, Clip with inputs, NonMaxSuppression
 constexpr int kMaxOpset = 17;
 constexpr double kPjreddieBnEps = 1e-6;  // as in darknet_net.cpp (normalize_cpu)
 constexpr double kAlexeyABBnEps = 1e-5;
-constexpr const char* kFacekitVersion = "0.1.0";
 
-using onnx::AttributeProto;
 using onnx::NodeProto;
 using onnx::TensorProto;
 
@@ -31,85 +27,6 @@ std::string join(const std::vector<float>& values) {
   for (size_t i = 0; i < values.size(); ++i) out << (i ? "," : "") << values[i];
   return out.str();
 }
-
-// Builds one graph: initializers, nodes with attributes, naming after Darknet layers.
-class GraphBuilder {
- public:
-  GraphBuilder(onnx::GraphProto* graph, bool fp16) : graph_(graph), fp16_(fp16) {}
-
-  int32_t float_type() const { return fp16_ ? TensorProto::FLOAT16 : TensorProto::FLOAT; }
-
-  // A float initializer in the graph's compute type.
-  std::string weights(const std::string& name, const torch::Tensor& values) {
-    const auto typed = values.detach().to(torch::kCPU, fp16_ ? torch::kHalf : torch::kFloat32).contiguous();
-    TensorProto* t = graph_->add_initializer();
-    t->set_name(name);
-    for (const auto d : typed.sizes()) t->add_dims(d);
-    t->set_data_type(float_type());
-    t->mutable_raw_data()->assign(static_cast<const char*>(typed.data_ptr()), typed.nbytes());
-    return name;
-  }
-  std::string scalar(const std::string& name, float value) { return weights(name, torch::tensor(value)); }
-  std::string float32(const std::string& name, const std::vector<float>& values) {
-    TensorProto* t = graph_->add_initializer();
-    t->set_name(name);
-    t->add_dims(static_cast<int64_t>(values.size()));
-    t->set_data_type(TensorProto::FLOAT);
-    for (const float v : values) t->add_float_data(v);
-    return name;
-  }
-  std::string int64s(const std::string& name, const std::vector<int64_t>& values) {
-    TensorProto* t = graph_->add_initializer();
-    t->set_name(name);
-    t->add_dims(static_cast<int64_t>(values.size()));
-    t->set_data_type(TensorProto::INT64);
-    for (const int64_t v : values) t->add_int64_data(v);
-    return name;
-  }
-
-  // One node whose single output is named `output` (the node takes the same name).
-  NodeProto* node(const std::string& op, const std::vector<std::string>& inputs, const std::string& output) {
-    NodeProto* n = graph_->add_node();
-    n->set_op_type(op);
-    n->set_name(output);
-    for (const auto& input : inputs) n->add_input(input);
-    n->add_output(output);
-    return n;
-  }
-  std::string op(const std::string& type, const std::vector<std::string>& inputs, const std::string& output) {
-    node(type, inputs, output);
-    return output;
-  }
-
-  static void set(NodeProto* n, const std::string& name, int64_t value) {
-    auto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(AttributeProto::INT);
-    a->set_i(value);
-  }
-  static void set(NodeProto* n, const std::string& name, float value) {
-    auto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(AttributeProto::FLOAT);
-    a->set_f(value);
-  }
-  static void set(NodeProto* n, const std::string& name, const std::string& value) {
-    auto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(AttributeProto::STRING);
-    a->set_s(value);
-  }
-  static void set(NodeProto* n, const std::string& name, const std::vector<int64_t>& values) {
-    auto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(AttributeProto::INTS);
-    for (const auto v : values) a->add_ints(v);
-  }
-
- private:
-  onnx::GraphProto* graph_;
-  bool fp16_;
-};
 
 class DarknetOnnxExporter {
  public:
@@ -718,16 +635,7 @@ void export_darknet_onnx(DarknetNetImpl& net, const OnnxExportOptions& options, 
   DarknetOnnxExporter exporter(net, options, graph);
   exporter.build();
   add_metadata(&model, net.def(), options);
-  try {
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                       onnx::ShapeInferenceOptions{/*check_type=*/true, /*error_mode=*/1});
-    onnx::checker::check_model(model);
-  } catch (const std::exception& e) {
-    throw std::runtime_error(path + ": the exported graph fails the ONNX checker: " + e.what());
-  }
-  write_file_atomically(path, [&](std::ostream& out) {
-    if (!model.SerializeToOstream(&out)) throw std::runtime_error(path + ": cannot serialise the ONNX model");
-  });
+  check_and_write_onnx(&model, path);
 }
 
 std::map<std::string, std::string> read_onnx_metadata(const std::string& path) {

@@ -7,6 +7,7 @@
 
 #include <opencv2/dnn.hpp>
 
+#include "convert/classifier_onnx.h"
 #include "convert/darknet_onnx.h"
 #include "convert/darknet_torch.h"
 #include "datasets/npy.h"
@@ -397,6 +398,48 @@ TEST(OnnxErrors, BadInputLeavesNoPartialFile) {
     if (entry.path().string().find(".tmp.") != std::string::npos) leftovers.push_back(entry.path().string());
   }
   EXPECT_TRUE(leftovers.empty());
+}
+
+// AgeGenderNet (a narrow Inception-v3 with realistic BN statistics, the age-regression head) in
+// ONNX Runtime and OpenCV dnn against LibTorch: the probabilities and the expected age.
+TEST(ClassifierOnnx, MatchesLibTorchInOnnxRuntimeAndOpenCv) {
+  FACEKIT_REQUIRE_PATH(FACEKIT_ORT_NODE_MODULES);
+  TempDir dir;
+  torch::manual_seed(3);
+  AgeGenderConfig config;
+  config.width_mult = 0.5;
+  config.crop.size = 128;
+  config.age_regression = true;
+  config.aux_head = false;
+  auto loaded = make_age_gender_net(config);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& b : loaded.net->named_buffers()) {
+      if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.5, 0.5);
+      if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+    }
+  }
+  const std::string onnx = dir / "age_gender.onnx";
+  export_age_gender_onnx(loaded.net, config, {}, onnx);
+  const auto input = torch::randn({2, 3, 128, 128});
+  loaded.net->eval();
+  torch::NoGradGuard no_grad;
+  const AgeGenderOutput out = loaded.net->forward(input);
+  const auto gender = torch::softmax(out.gender_logits, 1), age = torch::softmax(out.age_logits, 1);
+  const auto years = (torch::softmax(out.age_years_logits, 1) * torch::arange(101, torch::kFloat)).sum(1);
+  const auto ort = run_onnxruntime(onnx, input, dir);
+  ASSERT_TRUE(ort.count("gender") && ort.count("age") && ort.count("age_years"));
+  EXPECT_LE(relative_max_diff(ort.at("gender"), gender), 1e-4);
+  EXPECT_LE(relative_max_diff(ort.at("age"), age), 1e-4);
+  EXPECT_LE(relative_max_diff(ort.at("age_years"), years), 1e-4);
+  EXPECT_GT((gender.select(1, 0) - 0.5).abs().max().item<float>(), 1e-3);  // not a constant output
+  const auto cv = run_opencv(onnx, input, {"gender", "age", "age_years"});
+  EXPECT_LE(relative_max_diff(cv.at("gender"), gender), 1e-4);
+  EXPECT_LE(relative_max_diff(cv.at("age"), age), 1e-4);
+  const auto metadata = read_onnx_metadata(onnx);
+  ASSERT_TRUE(metadata.count("age_gender_config"));
+  EXPECT_EQ(age_gender_config_from_json(metadata.at("age_gender_config")).crop.size, 128);
+  EXPECT_EQ(metadata.at("age_intervals"), format_age_intervals(config.intervals));
 }
 
 }  // namespace

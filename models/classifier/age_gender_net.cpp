@@ -66,6 +66,10 @@ AgeGenderConfig config_from_json(const json& j) {
 
 }  // namespace
 
+std::string age_gender_config_json(const AgeGenderConfig& config) { return config_to_json(config).dump(); }
+
+AgeGenderConfig age_gender_config_from_json(const std::string& text) { return config_from_json(json::parse(text)); }
+
 std::string describe_age_gender_config(const AgeGenderConfig& c) {
   std::ostringstream out;
   out << "architecture: " << c.architecture << " (width " << c.width_mult << ")\n"

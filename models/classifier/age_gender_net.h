@@ -41,6 +41,11 @@ struct AgeGenderConfig {
   double dropout = 0.5;
 };
 
+// The config as one JSON object (what checkpoints and ONNX metadata store), and back; every key
+// is required when reading (throws nlohmann::json's exceptions naming the key).
+std::string age_gender_config_json(const AgeGenderConfig& config);
+AgeGenderConfig age_gender_config_from_json(const std::string& text);
+
 // Several lines, "key: value", for the start-up echo of the effective configuration.
 std::string describe_age_gender_config(const AgeGenderConfig& config);
 // Throws std::invalid_argument naming the first value that cannot be built.

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "convert/classifier_onnx.h"
 #include "convert/darknet_onnx.h"
 #include "convert/darknet_torch.h"
 #include "convert/torchvision_import.h"
@@ -160,6 +161,28 @@ int run_torchvision2facekit(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+int run_classifier2onnx(const std::vector<std::string>& args) {
+  po::options_description options("facekit convert classifier2onnx");
+  options.add_options()
+      ("checkpoint", po::value<std::string>()->required(), "AgeGenderNet checkpoint (.pt)")
+      ("output,o", po::value<std::string>()->required(), "ONNX file to write")
+      ("opset", po::value<int>()->default_value(13), "ONNX opset, 11 to 17")
+      ("batch", po::value<int>()->default_value(0), "fixed batch size (default: a dynamic batch dimension)");
+  const std::string usage = "usage: facekit convert classifier2onnx --checkpoint face.pt -o face.onnx [--opset N] [--batch N]";
+  po::variables_map vm;
+  if (!parse_options(args, options, usage, &vm)) return kExitOk;
+  ClassifierOnnxOptions onnx_options;
+  onnx_options.opset = vm["opset"].as<int>();
+  onnx_options.dynamic_batch = vm["batch"].as<int>() == 0;
+  if (!onnx_options.dynamic_batch) onnx_options.batch = vm["batch"].as<int>();
+  auto loaded = load_age_gender_checkpoint(vm["checkpoint"].as<std::string>());
+  const std::string output = vm["output"].as<std::string>();
+  export_age_gender_onnx(loaded.net, loaded.config, onnx_options, output);
+  std::cout << "wrote " << output << ": input (N, 3, " << loaded.config.crop.size << ", " << loaded.config.crop.size
+            << ") normalised face crops; outputs gender, age" << (loaded.config.age_regression ? ", age_years" : "") << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<Command> convert_commands() {
@@ -168,6 +191,7 @@ std::vector<Command> convert_commands() {
       {"torch2darknet", "facekit checkpoint -> Darknet .weights", run_torch2darknet},
       {"darknet2onnx", "Darknet cfg + weights -> ONNX (raw heads, decoded boxes or NMS)", run_darknet2onnx},
       {"torchvision2facekit", "torchvision inception_v3 state dict -> AgeGenderNet checkpoint", run_torchvision2facekit},
+      {"classifier2onnx", "AgeGenderNet checkpoint -> ONNX (gender and age probabilities)", run_classifier2onnx},
   };
 }
 
