@@ -8,6 +8,7 @@
 #include "convert/torchvision_import.h"
 #include "datasets/face_loader.h"
 #include "eval/classify_faces.h"
+#include "train/archive_io.h"
 #include "train/run_log.h"
 
 namespace facekit::train {
@@ -142,13 +143,7 @@ void save_state(const std::string& path, const TrainState& s, torch::optim::Opti
 TrainState load_state(const std::string& path, torch::optim::Optimizer& optimizer) {
   torch::serialize::InputArchive archive, optimizer_archive;
   archive.load_from(path);
-  // A fresh tensor per entry: reading into a defined tensor resizes it in place, which the
-  // archive's storage refuses.
-  const auto read = [&](const std::string& key) {
-    torch::Tensor t;
-    archive.read(key, t);
-    return t;
-  };
+  const auto read = [&](const std::string& key) { return read_tensor(archive, key); };
   TrainState s;
   s.epoch = static_cast<int>(read("epoch").item<int64_t>());
   s.batch_in_epoch = static_cast<int>(read("batch_in_epoch").item<int64_t>());

@@ -13,6 +13,7 @@
 #include "datasets/preprocess.h"
 #include "eval/detection_metrics.h"
 #include "models/darknet/decode.h"
+#include "train/archive_io.h"
 #include "train/net_training_config.h"
 #include "train/region_loss.h"
 #include "train/run_log.h"
@@ -149,12 +150,10 @@ TrainState load_state(const std::string& path, torch::optim::Optimizer& optimize
   torch::serialize::InputArchive archive, optimizer_archive;
   archive.load_from(path);
   TrainState s;
-  torch::Tensor t;
-  archive.read("iteration", t), s.iteration = static_cast<int>(t.item<int64_t>());
-  archive.read("best_ap50", t), s.best_ap50 = t.item<double>();
-  archive.read("rng", t);
+  s.iteration = static_cast<int>(read_tensor(archive, "iteration").item<int64_t>());
+  s.best_ap50 = read_tensor(archive, "best_ap50").item<double>();
   at::Generator generator = at::detail::getDefaultCPUGenerator();  // shares the global generator
-  generator.set_state(t);
+  generator.set_state(read_tensor(archive, "rng"));
   archive.read("optimizer", optimizer_archive);
   optimizer.load(optimizer_archive);
   return s;
