@@ -8,9 +8,6 @@
 namespace facekit {
 namespace {
 
-constexpr int kMinOpset = 11;
-constexpr int kMaxOpset = 17;
-
 using onnx::NodeProto;
 
 // Mirrors InceptionV3Impl::forward_features and AgeGenderNetImpl::forward (models/classifier),
@@ -208,18 +205,9 @@ void export_age_gender_onnx(AgeGenderNet& net, const AgeGenderConfig& config, co
   if (config.architecture != kInceptionV3Architecture) {
     throw std::runtime_error(path + ": cannot export architecture '" + config.architecture + "' to ONNX");
   }
-  if (options.opset < kMinOpset || options.opset > kMaxOpset) {
-    throw std::runtime_error("opset " + std::to_string(options.opset) + " is not supported (11 to 17)");
-  }
   if (options.batch < 1) throw std::runtime_error("batch must be at least 1");
-  onnx::ModelProto model;
-  model.set_ir_version(8);
-  model.set_producer_name("facekit");
-  model.set_producer_version(kFacekitVersion);
-  model.set_doc_string("facekit AgeGenderNet (Inception-v3, width " + std::to_string(config.width_mult) + ")");
-  auto* opset = model.add_opset_import();
-  opset->set_domain("");
-  opset->set_version(options.opset);
+  onnx::ModelProto model =
+      new_onnx_model(options.opset, "facekit AgeGenderNet (Inception-v3, width " + std::to_string(config.width_mult) + ")");
   auto* graph = model.mutable_graph();
   graph->set_name("age_gender");
   AgeGenderOnnxExporter(net, config, options, graph).build();

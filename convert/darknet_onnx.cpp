@@ -14,8 +14,6 @@
 namespace facekit::darknet {
 namespace {
 
-constexpr int kMinOpset = 11;  // Resize, Clip with inputs, NonMaxSuppression
-constexpr int kMaxOpset = 17;
 constexpr double kPjreddieBnEps = 1e-6;  // as in darknet_net.cpp (normalize_cpu)
 constexpr double kAlexeyABBnEps = 1e-5;
 
@@ -618,18 +616,8 @@ void add_metadata(onnx::ModelProto* model, const NetDef& def, const OnnxExportOp
 }  // namespace
 
 void export_darknet_onnx(DarknetNetImpl& net, const OnnxExportOptions& options, const std::string& path) {
-  if (options.opset < kMinOpset || options.opset > kMaxOpset) {
-    throw std::runtime_error("opset " + std::to_string(options.opset) + " is not supported (11 to 17)");
-  }
   if (options.batch < 1) throw std::runtime_error("batch must be at least 1");
-  onnx::ModelProto model;
-  model.set_ir_version(8);
-  model.set_producer_name("facekit");
-  model.set_producer_version(kFacekitVersion);
-  model.set_doc_string("Darknet " + net.def().cfg_path + " exported by facekit");
-  auto* opset = model.add_opset_import();
-  opset->set_domain("");
-  opset->set_version(options.opset);
+  onnx::ModelProto model = new_onnx_model(options.opset, "Darknet " + net.def().cfg_path + " exported by facekit");
   auto* graph = model.mutable_graph();
   graph->set_name("darknet");
   DarknetOnnxExporter exporter(net, options, graph);

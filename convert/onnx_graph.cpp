@@ -78,6 +78,23 @@ void GraphBuilder::set(NodeProto* n, const std::string& name, const std::vector<
   for (const auto v : values) a->add_ints(v);
 }
 
+onnx::ModelProto new_onnx_model(int opset, const std::string& doc) {
+  constexpr int kMinOpset = 11;  // Resize, Clip with inputs, NonMaxSuppression
+  constexpr int kMaxOpset = 17;
+  if (opset < kMinOpset || opset > kMaxOpset) {
+    throw std::runtime_error("opset " + std::to_string(opset) + " is not supported (11 to 17)");
+  }
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.set_producer_name("facekit");
+  model.set_producer_version(kFacekitVersion);
+  model.set_doc_string(doc);
+  auto* import = model.add_opset_import();
+  import->set_domain("");
+  import->set_version(opset);
+  return model;
+}
+
 void check_and_write_onnx(onnx::ModelProto* model, const std::string& path) {
   try {
     onnx::shape_inference::InferShapes(*model, onnx::OpSchemaRegistry::Instance(),

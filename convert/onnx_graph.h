@@ -43,6 +43,10 @@ class GraphBuilder {
   bool fp16_;
 };
 
+// An empty model with facekit's producer fields and the default-domain `opset` (checked: 11 to
+// 17, the range the exporters are tested with; throws otherwise).
+onnx::ModelProto new_onnx_model(int opset, const std::string& doc);
+
 // Runs ONNX shape inference (types checked, errors thrown) and the checker, then writes `model`
 // to `path` atomically. Throws naming the path when the graph is invalid.
 void check_and_write_onnx(onnx::ModelProto* model, const std::string& path);

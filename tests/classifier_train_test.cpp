@@ -50,25 +50,6 @@ ClassifierTrainOptions small_run(const std::string& run_dir) {
   return o;
 }
 
-std::vector<double> column(const std::string& csv_path, const std::string& name) {
-  std::ifstream csv(csv_path);
-  std::string line, cell;
-  std::getline(csv, line);
-  std::stringstream header(line);
-  int index = -1;
-  for (int i = 0; std::getline(header, cell, ','); ++i) {
-    if (cell == name) index = i;
-  }
-  std::vector<double> values;
-  while (std::getline(csv, line)) {
-    std::stringstream row(line);
-    for (int i = 0; std::getline(row, cell, ','); ++i) {
-      if (i == index) values.push_back(std::stod(cell));
-    }
-  }
-  return values;
-}
-
 // What the trainer validates on (FaceLoader, no augmentation) and what inference feeds the
 // network (read_image, face_crop, append_normalised_chw) are the same bytes.
 TEST(ClassifierTraining, TrainerCropEqualsInferenceCrop) {
@@ -120,7 +101,7 @@ TEST(ClassifierTraining, OverfitsSixtyFourFaces) {
   EXPECT_GE(report.gender_acc, 0.95);
   EXPECT_GE(report.age_exact, 0.95);
   EXPECT_LT(seconds, 180);
-  const auto loss = column(dir / "run/results.csv", "train_loss");
+  const auto loss = test::csv_column(dir / "run/results.csv", "train_loss");
   ASSERT_EQ(loss.size(), 32u);
   EXPECT_LT(loss.back(), loss.front() / 4);
 }
@@ -150,8 +131,8 @@ TEST(ClassifierTraining, ResumeContinuesTheSameRun) {
   EXPECT_EQ(second.steps_done, 12);
 
   for (const std::string name : {"train_loss", "val_gender_acc", "val_age_acc", "val_age_mae"}) {
-    const auto expected = column(dir / "whole/results.csv", name);
-    const auto resumed = column(dir / "interrupted/results.csv", name);
+    const auto expected = test::csv_column(dir / "whole/results.csv", name);
+    const auto resumed = test::csv_column(dir / "interrupted/results.csv", name);
     ASSERT_EQ(expected.size(), 3u) << name;
     ASSERT_EQ(resumed.size(), 3u) << name;
     for (size_t e = 0; e < expected.size(); ++e) {

@@ -354,20 +354,6 @@ TEST(Cli, AnchorsFindThreeClustersAndWriteTheCfgLine) {
 }
 
 
-// The last row's value of a results.csv column.
-double last_csv_value(const std::string& csv_path, const std::string& name) {
-  std::ifstream csv(csv_path);
-  std::string header, line, last, cell;
-  std::getline(csv, header);
-  while (std::getline(csv, line)) last = line;
-  std::stringstream names(header), values(last);
-  std::string value;
-  while (std::getline(names, cell, ',') && std::getline(values, value, ',')) {
-    if (cell == name) return std::stod(value);
-  }
-  return -1;
-}
-
 // train classifier -> eval classifier -> eval pipeline on real faces: eval classifier's gender and
 // age accuracy equal the trainer's own validation of the same checkpoint on the same faces (one
 // crop, one model), and the pipeline counts WIDER's 679 labelled faces.
@@ -399,9 +385,9 @@ TEST(Cli, TrainAndEvalClassifierThenThePipeline) {
   const std::string report = read_file(dir.path() / "c.json");
   EXPECT_EQ(json_number(report, "n"), 32);
   EXPECT_EQ(json_number(report, "skipped"), 0);
-  EXPECT_NEAR(json_number(report, "gender_acc"), last_csv_value(dir / "run/results.csv", "val_gender_acc"), 1e-6);
-  EXPECT_NEAR(json_number(report, "age_exact"), last_csv_value(dir / "run/results.csv", "val_age_acc"), 1e-6);
-  EXPECT_NEAR(json_number(report, "age_mae"), last_csv_value(dir / "run/results.csv", "val_age_mae"), 1e-4);
+  EXPECT_NEAR(json_number(report, "gender_acc"), csv_column(dir / "run/results.csv", "val_gender_acc").back(), 1e-6);
+  EXPECT_NEAR(json_number(report, "age_exact"), csv_column(dir / "run/results.csv", "val_age_acc").back(), 1e-6);
+  EXPECT_NEAR(json_number(report, "age_mae"), csv_column(dir / "run/results.csv", "val_age_mae").back(), 1e-4);
   EXPECT_FALSE(cv_empty_png(dir.path() / "plots" / "age_confusion.png"));
 
   const std::string cascade = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
@@ -417,26 +403,6 @@ TEST(Cli, TrainAndEvalClassifierThenThePipeline) {
   EXPECT_GE(json_number(p, "gender_acc"), 0);
   EXPECT_GE(json_number(p, "age_group_acc"), 0);
   EXPECT_EQ(run_facekit("eval pipeline --dataset wider:x.txt --images y").exit_code, 2);
-}
-
-// The column `name` of a results.csv, row by row.
-std::vector<double> csv_column(const std::string& csv_path, const std::string& name) {
-  std::ifstream csv(csv_path);
-  std::string header, line, cell;
-  std::getline(csv, header);
-  std::stringstream names(header);
-  int index = -1;
-  for (int i = 0; std::getline(names, cell, ','); ++i) {
-    if (cell == name) index = i;
-  }
-  std::vector<double> values;
-  while (std::getline(csv, line)) {
-    std::stringstream row(line);
-    for (int i = 0; std::getline(row, cell, ','); ++i) {
-      if (i == index) values.push_back(cell == "nan" ? NAN : std::stod(cell));
-    }
-  }
-  return values;
 }
 
 // A training setup on a few face-mask images with one or two faces: Yolo-Fastest 1.1 for faces from

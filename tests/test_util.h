@@ -5,11 +5,13 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace facekit::test {
 
@@ -67,6 +69,27 @@ inline void write_file(const fs::path& path, const std::string& text) {
 }
 
 // max |a - b| / max |b|: the parity measure of the foundation issue (<= 1e-4 passes).
+// The column `name` of a CSV with a header line (a trainer's results.csv), row by row; "nan"
+// cells come back as NaN.
+inline std::vector<double> csv_column(const std::string& csv_path, const std::string& name) {
+  std::ifstream csv(csv_path);
+  std::string header, line, cell;
+  std::getline(csv, header);
+  std::stringstream names(header);
+  int index = -1;
+  for (int i = 0; std::getline(names, cell, ','); ++i) {
+    if (cell == name) index = i;
+  }
+  std::vector<double> values;
+  while (std::getline(csv, line)) {
+    std::stringstream row(line);
+    for (int i = 0; std::getline(row, cell, ','); ++i) {
+      if (i == index) values.push_back(cell == "nan" ? std::nan("") : std::stod(cell));
+    }
+  }
+  return values;
+}
+
 inline double relative_max_diff(const torch::Tensor& a, const torch::Tensor& b) {
   const auto reference = b.to(torch::kFloat64);
   const double scale = reference.abs().max().item<double>();
