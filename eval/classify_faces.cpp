@@ -32,8 +32,12 @@ std::vector<FacePrediction> predict_faces(AgeGenderNet& net, const torch::Tensor
   return predictions;
 }
 
-ScoredFaces classify_dataset(AgeGenderNet& net, const AgeGenderConfig& config, const FaceDataset& dataset,
-                             int batch_size, int threads, torch::Device device) {
+FacePredictor torch_face_predictor(AgeGenderNet net, torch::Device device) {
+  return [net, device](const torch::Tensor& input) mutable { return predict_faces(net, input.to(device)); };
+}
+
+ScoredFaces classify_dataset(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,
+                             int batch_size, int threads) {
   FaceLoaderOptions options;
   options.batch_size = batch_size;
   options.threads = threads;
@@ -47,8 +51,8 @@ ScoredFaces classify_dataset(AgeGenderNet& net, const AgeGenderConfig& config, c
   while (loader.next(&batch)) {
     scored.unreadable.insert(scored.unreadable.end(), batch.unreadable.begin(), batch.unreadable.end());
     if (batch.size() == 0) continue;
-    const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, config.crop.size, config.crop.size}).to(device);
-    for (auto& p : predict_faces(net, input)) scored.predictions.push_back(std::move(p));
+    const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, config.crop.size, config.crop.size});
+    for (auto& p : predict(input)) scored.predictions.push_back(std::move(p));
     for (const FaceSample* s : batch.samples) scored.labels.push_back({s->gender, s->age_interval, s->age});
   }
   return scored;
@@ -56,7 +60,12 @@ ScoredFaces classify_dataset(AgeGenderNet& net, const AgeGenderConfig& config, c
 
 ClassifierReport classify_and_score(AgeGenderNet& net, const AgeGenderConfig& config, const FaceDataset& dataset,
                                     int batch_size, int threads, torch::Device device) {
-  const ScoredFaces scored = classify_dataset(net, config, dataset, batch_size, threads, device);
+  return classify_and_score(torch_face_predictor(net, device), config, dataset, batch_size, threads);
+}
+
+ClassifierReport classify_and_score(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,
+                                    int batch_size, int threads) {
+  const ScoredFaces scored = classify_dataset(predict, config, dataset, batch_size, threads);
   const int skipped = static_cast<int>(dataset.skipped.size() + scored.unreadable.size());
   return evaluate_classifier(scored.labels, scored.predictions, config.intervals, skipped);
 }

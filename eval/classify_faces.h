@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "datasets/formats/face_labels.h"
 #include "eval/classifier_metrics.h"
 #include "models/classifier/age_gender_net.h"
@@ -14,15 +16,22 @@ namespace facekit::eval {
 // Probabilities for a batch of normalised crops (eval mode, no autograd).
 std::vector<FacePrediction> predict_faces(AgeGenderNet& net, const torch::Tensor& input);
 
+// A classifier as a function: normalised crops (N x 3 x S x S, on the CPU) -> one prediction each.
+// LibTorch here; the CLI adds an ONNX one (tools/facekit/classifiers.h).
+using FacePredictor = std::function<std::vector<FacePrediction>(const torch::Tensor& input)>;
+FacePredictor torch_face_predictor(AgeGenderNet net, torch::Device device);
+
 struct ScoredFaces {
   std::vector<FaceLabel> labels;
   std::vector<FacePrediction> predictions;
   std::vector<std::string> unreadable;
 };
-ScoredFaces classify_dataset(AgeGenderNet& net, const AgeGenderConfig& config, const FaceDataset& dataset,
-                             int batch_size, int threads, torch::Device device);
+ScoredFaces classify_dataset(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,
+                             int batch_size, int threads);
 
 // classify_dataset then evaluate_classifier; skipped = the dataset's skipped entries + unreadable images.
+ClassifierReport classify_and_score(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,
+                                    int batch_size, int threads);
 ClassifierReport classify_and_score(AgeGenderNet& net, const AgeGenderConfig& config, const FaceDataset& dataset,
                                     int batch_size, int threads, torch::Device device);
 

@@ -7,6 +7,7 @@
 #include "datasets/atomic_file.h"
 #include "eval/classify_faces.h"
 #include "eval/confusion_plot.h"
+#include "tools/facekit/classifiers.h"
 #include "tools/facekit/cli.h"
 #include "tools/facekit/detectors.h"
 
@@ -36,7 +37,7 @@ int run_eval_classifier(const std::vector<std::string>& args) {
       ("dataset", po::value<std::string>()->required(), "FORMAT:PATH with FORMAT utkface, aaf, csv, adience or imdbwiki")
       ("split", po::value<std::string>()->default_value(""), "split file (utkface) or more fold files (adience)")
       ("images", po::value<std::string>()->default_value(""), "where the images are (default: beside the labels)")
-      ("model", po::value<std::string>()->default_value(""), "AgeGenderNet checkpoint (default: the shipped classifier)")
+      ("model", po::value<std::string>()->default_value(""), "AgeGenderNet checkpoint (.pt) or its ONNX export (.onnx) (default: the shipped classifier)")
       ("batch", po::value<int>()->default_value(32), "faces per forward pass")
       ("json", po::value<std::string>()->default_value(""), "write the JSON report here")
       ("plots", po::value<std::string>()->default_value(""), "folder for age_confusion.png and gender_confusion.png");
@@ -46,13 +47,13 @@ int run_eval_classifier(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_options(args, options, usage, &vm)) return kExitOk;
   const torch::Device device = apply_runtime_options(vm);
-  auto loaded = load_age_gender_checkpoint(vm["model"].as<std::string>().empty() ? default_model(kDefaultClassifierFile) : vm["model"].as<std::string>());
-  loaded.net->to(device);
-  const auto& intervals = loaded.config.intervals;
+  const std::string model = vm["model"].as<std::string>();
+  const Classifier classifier = load_classifier(model.empty() ? default_model(kDefaultClassifierFile) : model, device);
+  const auto& intervals = classifier.config.intervals;
   const FaceDataset dataset = read_face_dataset(vm["dataset"].as<std::string>(), vm["split"].as<std::string>(),
                                                 vm["images"].as<std::string>(), intervals);
-  const auto report = eval::classify_and_score(loaded.net, loaded.config, dataset, vm["batch"].as<int>(),
-                                               at::get_num_threads(), device);
+  const auto report = eval::classify_and_score(classifier.predict, classifier.config, dataset, vm["batch"].as<int>(),
+                                               at::get_num_threads());
   print_classifier_report(report, intervals);
   if (const auto json = vm["json"].as<std::string>(); !json.empty()) {
     write_file_atomically(json, [&](std::ostream& out) { out << eval::classifier_report_json(report, intervals); });

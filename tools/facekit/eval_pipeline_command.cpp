@@ -11,6 +11,7 @@
 #include "datasets/preprocess.h"
 #include "eval/classify_faces.h"
 #include "eval/pipeline_metrics.h"
+#include "tools/facekit/classifiers.h"
 #include "tools/facekit/cli.h"
 #include "tools/facekit/detectors.h"
 
@@ -36,7 +37,7 @@ std::vector<std::pair<std::string, std::vector<DemographicFace>>> faces_by_image
 
 // The classifier on each detection above the operating threshold, cropped as in training.
 std::vector<eval::PipelineFace> classify_detections(const cv::Mat& bgr, const std::vector<eval::ScoredBox>& boxes,
-                                                    LoadedAgeGenderNet& classifier, torch::Device device) {
+                                                    const Classifier& classifier) {
   std::vector<eval::PipelineFace> faces;
   std::vector<float> pixels;
   for (const auto& b : boxes) {
@@ -46,8 +47,8 @@ std::vector<eval::PipelineFace> classify_detections(const cv::Mat& bgr, const st
   }
   if (faces.empty()) return faces;
   const int side = classifier.config.crop.size;
-  const auto input = torch::from_blob(pixels.data(), {static_cast<int64_t>(faces.size()), 3, side, side}).to(device);
-  const auto predictions = eval::predict_faces(classifier.net, input);
+  const auto input = torch::from_blob(pixels.data(), {static_cast<int64_t>(faces.size()), 3, side, side});
+  const auto predictions = classifier.predict(input);
   for (size_t i = 0; i < faces.size(); ++i) {
     faces[i].gender = argmax(predictions[i].gender_prob);
     faces[i].age_interval = argmax(predictions[i].age_prob);
@@ -70,7 +71,7 @@ int run_eval_pipeline(const std::vector<std::string>& args) {
       ("images", po::value<std::string>()->required(), "the WIDER images (event/name.jpg or flattened name.jpg)")
       ("detector", po::value<std::string>()->default_value(""), "as eval detector's --model (default: the shipped detector)")
       ("cfg", po::value<std::string>()->default_value(""), "the cfg of a .weights detector when not beside it")
-      ("classifier", po::value<std::string>()->default_value(""), "AgeGenderNet checkpoint (default: the shipped classifier)")
+      ("classifier", po::value<std::string>()->default_value(""), "AgeGenderNet checkpoint (.pt) or ONNX export (default: the shipped classifier)")
       ("json", po::value<std::string>()->default_value(""), "write the JSON report here");
   add_runtime_options(&options);
   const std::string usage =
@@ -85,8 +86,7 @@ int run_eval_pipeline(const std::vector<std::string>& args) {
   const std::string detector_path = vm["detector"].as<std::string>(), classifier_path = vm["classifier"].as<std::string>();
   const Detector detect = make_detector(detector_path.empty() ? default_model(kDefaultDetectorFile) : detector_path,
                                         vm["cfg"].as<std::string>(), 0, device);
-  auto classifier = load_age_gender_checkpoint(classifier_path.empty() ? default_model(kDefaultClassifierFile) : classifier_path);
-  classifier.net->to(device);
+  const Classifier classifier = load_classifier(classifier_path.empty() ? default_model(kDefaultClassifierFile) : classifier_path, device);
 
   std::vector<std::vector<DemographicFace>> labels;
   std::vector<std::vector<eval::PipelineFace>> detections;
@@ -94,7 +94,7 @@ int run_eval_pipeline(const std::vector<std::string>& args) {
   for (const auto& [image, faces] : images) {
     const cv::Mat bgr = read_image(wider_image_path(vm["images"].as<std::string>(), image));
     const auto start = std::chrono::steady_clock::now();
-    detections.push_back(classify_detections(bgr, detect(bgr), classifier, device));
+    detections.push_back(classify_detections(bgr, detect(bgr), classifier));
     total_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     labels.push_back(faces);
   }

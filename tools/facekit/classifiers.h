@@ -1,0 +1,23 @@
+// Gender and age classifiers behind one signature, for `facekit eval` (and later `facekit-infer`):
+// an AgeGenderNet checkpoint in LibTorch or its ONNX export in OpenCV dnn, each with the config
+// that says how to crop and normalise its input.
+#pragma once
+
+#include <string>
+
+#include <torch/torch.h>
+
+#include "eval/classify_faces.h"
+
+namespace facekit::cli {
+
+struct Classifier {
+  eval::FacePredictor predict;
+  AgeGenderConfig config;
+};
+
+// X.pt (an AgeGenderNet checkpoint) or X.onnx (`facekit convert classifier2onnx`; the config comes
+// from its metadata). Throws naming the file when it is neither.
+Classifier load_classifier(const std::string& path, torch::Device device);
+
+}  // namespace facekit::cli
