@@ -17,7 +17,7 @@ time build/tools/facekit train classifier \
   --train utkface:$data/utkface --train-split $data/utkface/splits/train.txt \
   --val utkface:$data/utkface --val-split $data/utkface/splits/val.txt \
   --run "$out" --width-mult 0.25 --input-size 96 --age-regression \
-  --epochs "$epochs" --batch 64 --optimizer sgd --lr 0.05 --schedule cosine --warmup-epochs 0.5 \
+  --epochs "$epochs" --batch 64 --optimizer adamw --lr 0.002 --weight-decay 0.05 --schedule cosine --warmup-epochs 1 \
   --label-smoothing 0.1 --save-every 50 --threads 2 --loader-threads 2 --seed 1 "${resume[@]}"
 build/tools/facekit eval classifier --dataset utkface:$data/utkface --split $data/utkface/splits/test.txt \
   --model "$out/weights/best.pt" --json "$out/utkface_test.json" --plots "$out/plots_utkface_test" --threads 2
