@@ -172,12 +172,33 @@ const darknet::LayerDef& last_head(const darknet::NetDef& def) {
   throw std::runtime_error(def.cfg_path + ": no [yolo] or [region] layer to train");
 }
 
+// AlexeyAB's loss options the trainer does not implement yet: training goes on with pjreddie's
+// forward_yolo_layer loss (MSE on the box, normalisers 1), and says so rather than silently.
+void warn_unimplemented_loss_keys(const darknet::CfgFile& cfg) {
+  for (const auto& section : cfg.sections) {
+    if (section.type() != "yolo") continue;
+    const std::string iou_loss = section.get_string("iou_loss", "mse");
+    if (iou_loss != "mse") {
+      std::cerr << "warning: " << section.file() << ":" << section.line() << ": iou_loss=" << iou_loss
+                << " is not implemented; training uses Darknet's MSE box loss\n";
+    }
+    for (const char* key : {"iou_normalizer", "cls_normalizer", "obj_normalizer"}) {
+      if (section.get_float(key, 1.f) != 1.f) {
+        std::cerr << "warning: " << section.file() << ":" << section.line() << ": " << key
+                  << " is not implemented; training uses 1\n";
+      }
+    }
+  }
+}
+
 }  // namespace
 
 DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   torch::manual_seed(o.seed);
   const DataFile data = read_data_file(o.data);
-  NetTrainingConfig config = read_net_training_config(darknet::parse_cfg_file(o.cfg));
+  const darknet::CfgFile cfg = darknet::parse_cfg_file(o.cfg);
+  warn_unimplemented_loss_keys(cfg);
+  NetTrainingConfig config = read_net_training_config(cfg);
   if (o.batch > 0) config.batch = o.batch;
   if (o.subdivisions > 0) config.subdivisions = o.subdivisions;
   if (o.learning_rate > 0) config.learning_rate = static_cast<float>(o.learning_rate);
