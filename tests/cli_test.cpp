@@ -162,6 +162,9 @@ TEST(Cli, EvalDetectorWritesReportAndPlot) {
   EXPECT_GE(checked, 7);
   EXPECT_GT(fs::file_size(dir.path() / "plots" / "pr_curves.png"), 1000u);
   EXPECT_FALSE(cv_empty_png(dir.path() / "plots" / "pr_curves.png"));
+  for (const char* bucket : {"all", "min16", "min32", "min64"}) {
+    EXPECT_FALSE(cv_empty_png(dir.path() / "plots" / ("pr_" + std::string(bucket) + ".png"))) << bucket;
+  }
 }
 
 // A Darknet list (All-Age-Faces, one labelled face per photo) scored with OpenCV's Haar cascade.

@@ -173,10 +173,14 @@ void write_outputs(const eval::DetectionReport& report, double ms_per_image, con
     std::cout << "wrote " << vm["json"].as<std::string>() << "\n";
   }
   if (!vm["plots"].as<std::string>().empty()) {
-    fs::create_directories(vm["plots"].as<std::string>());
-    const std::string png = (fs::path(vm["plots"].as<std::string>()) / "pr_curves.png").string();
-    eval::plot_pr_curves(report.buckets, "precision-recall by face size: " + title, png);
-    std::cout << "wrote " << png << "\n";
+    const fs::path dir = vm["plots"].as<std::string>();
+    fs::create_directories(dir);
+    eval::plot_pr_curves(report.buckets, "precision-recall by face size: " + title, (dir / "pr_curves.png").string());
+    for (const auto& bucket : report.buckets) {  // one plot per size bucket too: pr_all.png, pr_min16.png...
+      eval::plot_pr_curves({bucket}, "precision-recall, faces " + bucket.name + ": " + title,
+                           (dir / ("pr_" + bucket.name + ".png")).string());
+    }
+    std::cout << "wrote " << (dir / "pr_curves.png").string() << " and pr_<bucket>.png\n";
   }
 }
 
