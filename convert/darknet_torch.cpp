@@ -5,11 +5,11 @@
 #include <stdexcept>
 
 #include "datasets/atomic_file.h"
+#include "models/checkpoint_archive.h"
 
 namespace facekit::darknet {
 namespace {
 
-constexpr const char* kFormatKey = "facekit.format";
 constexpr const char* kFormatValue = "facekit-darknet-checkpoint-1";
 
 std::string read_text(const std::string& path) {
@@ -63,7 +63,7 @@ void save_darknet_checkpoint(const LoadedDarknet& model, const std::string& path
   torch::serialize::OutputArchive archive;
   model.net->save(archive);
   const WeightsHeader& h = model.header;
-  archive.write(kFormatKey, c10::IValue(std::string(kFormatValue)));
+  write_checkpoint_format(archive, kFormatValue);
   archive.write("facekit.cfg", c10::IValue(model.cfg_text));
   archive.write("facekit.dialect", c10::IValue(std::string(dialect_name(model.net->def().dialect))));
   archive.write("facekit.input_size",
@@ -75,15 +75,8 @@ void save_darknet_checkpoint(const LoadedDarknet& model, const std::string& path
 
 LoadedDarknet load_darknet_checkpoint(const std::string& path) {
   torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(path + ": not a LibTorch archive (" + std::string(e.what_without_backtrace()) + ")");
-  }
+  open_checkpoint(archive, path, kFormatValue, "Darknet");
   c10::IValue value;
-  if (!archive.try_read(kFormatKey, value) || value.toStringRef() != kFormatValue) {
-    throw std::runtime_error(path + ": not a facekit Darknet checkpoint (no '" + kFormatKey + "')");
-  }
   archive.read("facekit.cfg", value);
   const std::string cfg_text = value.toStringRef();
   archive.read("facekit.dialect", value);

@@ -7,13 +7,13 @@
 #include <tuple>
 
 #include "datasets/atomic_file.h"
+#include "models/checkpoint_archive.h"
 
 namespace facekit {
 namespace {
 
 using nlohmann::json;
 
-constexpr const char* kFormatKey = "facekit.format";
 constexpr const char* kFormatValue = "facekit-age-gender-checkpoint-1";
 constexpr const char* kConfigKey = "facekit.config";  // AgeGenderConfig as JSON text
 constexpr int64_t kGenderClasses = 2;
@@ -152,23 +152,15 @@ LoadedAgeGenderNet make_age_gender_net(const AgeGenderConfig& config) {
 void save_age_gender_checkpoint(const std::string& path, AgeGenderNet& net, const AgeGenderConfig& config) {
   torch::serialize::OutputArchive archive;
   net->save(archive);
-  archive.write(kFormatKey, c10::IValue(std::string(kFormatValue)));
+  write_checkpoint_format(archive, kFormatValue);
   archive.write(kConfigKey, c10::IValue(config_to_json(config).dump()));
   write_file_atomically(path, [&](std::ostream& out) { archive.save_to(out); });
 }
 
 LoadedAgeGenderNet load_age_gender_checkpoint(const std::string& path) {
   torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(path + ": not a LibTorch archive (" + std::string(e.what_without_backtrace()) + ")");
-  }
+  open_checkpoint(archive, path, kFormatValue, "AgeGenderNet");
   c10::IValue value;
-  if (!archive.try_read(kFormatKey, value) || !value.isString() || value.toStringRef() != kFormatValue) {
-    throw std::runtime_error(path + ": not a facekit AgeGenderNet checkpoint (no '" + kFormatKey + "' = " +
-                             kFormatValue + ")");
-  }
   AgeGenderConfig config;
   try {
     if (!archive.try_read(kConfigKey, value) || !value.isString()) throw std::invalid_argument("no config");
