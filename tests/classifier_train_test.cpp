@@ -37,7 +37,7 @@ FaceDataset utkface_faces(const TempDir& dir) {
   return read_utkface((utkface_dir() / "images").string(), dir / "subset.txt", adience_intervals());
 }
 
-// Small and quick: Inception-v3 at a quarter width on 75 px crops (no aux head below 299 px).
+// Small and quick: Inception-v3 at a quarter width on 75 px crops (no aux head below 299 px), AdamW.
 ClassifierTrainOptions small_run(const std::string& run_dir) {
   ClassifierTrainOptions o;
   o.run_dir = run_dir;
@@ -45,6 +45,8 @@ ClassifierTrainOptions small_run(const std::string& run_dir) {
   o.model.crop.size = 75;
   o.model.aux_head = false;
   o.batch_size = 16;
+  o.optimizer = "adamw";
+  o.lr = 0.003;
   o.loader_threads = 2;
   o.seed = 7;
   return o;
@@ -88,8 +90,6 @@ TEST(ClassifierTraining, OverfitsSixtyFourFaces) {
   ClassifierTrainOptions o = small_run(dir / "run");
   o.epochs = 32;
   o.augment = false;
-  o.optimizer = "adamw";
-  o.lr = 0.003;
   o.label_smoothing = 0;
   const auto start = std::chrono::steady_clock::now();
   const auto result = train_classifier(faces, faces, o);
@@ -114,14 +114,10 @@ TEST(ClassifierTraining, ResumeContinuesTheSameRun) {
   const FaceDataset faces = utkface_faces(dir);
   ClassifierTrainOptions whole = small_run(dir / "whole");
   whole.epochs = 3;
-  whole.optimizer = "adamw";
-  whole.lr = 0.003;
   train_classifier(faces, faces, whole);
 
-  ClassifierTrainOptions interrupted = small_run(dir / "interrupted");
-  interrupted.epochs = 3;
-  interrupted.optimizer = "adamw";
-  interrupted.lr = 0.003;
+  ClassifierTrainOptions interrupted = whole;
+  interrupted.run_dir = dir / "interrupted";
   interrupted.max_steps = 6;  // 4 steps an epoch: stops in the middle of epoch 2
   const auto first = train_classifier(faces, faces, interrupted);
   EXPECT_EQ(first.steps_done, 6);
