@@ -100,13 +100,15 @@ class AgeGenderOnnxExporter {
     return name;
   }
 
-  // F.avg_pool2d(x, 3, stride 1, padding 1): count_include_pad is PyTorch's default.
+  // F.avg_pool2d(x, 3, stride 1, padding 1) averages over the padded zeros too (count_include_pad,
+  // PyTorch's default). Written as an explicit zero Pad then an unpadded AveragePool: OpenCV dnn 4.6
+  // gets a padded AveragePool wrong on the 1x1 maps of Mixed_7b/c at small inputs (96 px), which
+  // ONNX Runtime computes right either way.
   std::string avg_pool_3x3_same(const std::string& x, const std::string& name) {
-    NodeProto* n = g_.node("AveragePool", {x}, name);
+    const std::string pads = g_.int64s(name + ".pads", {0, 0, 1, 1, 0, 0, 1, 1});  // N, C, H, W begins; then ends
+    NodeProto* n = g_.node("AveragePool", {g_.op("Pad", {x, pads}, name + ".padded")}, name);
     GraphBuilder::set(n, "kernel_shape", std::vector<int64_t>{3, 3});
     GraphBuilder::set(n, "strides", std::vector<int64_t>{1, 1});
-    GraphBuilder::set(n, "pads", std::vector<int64_t>{1, 1, 1, 1});
-    GraphBuilder::set(n, "count_include_pad", int64_t{1});
     return name;
   }
 

@@ -442,5 +442,35 @@ TEST(ClassifierOnnx, MatchesLibTorchInOnnxRuntimeAndOpenCv) {
   EXPECT_EQ(metadata.at("age_intervals"), format_age_intervals(config.intervals));
 }
 
+// The shipped classifier (models/pretrained, trained: real BN statistics, width 0.25, 96 px) on
+// real face crops: what facekit-infer's onnx backend runs must equal its torch backend.
+TEST(ClassifierOnnx, ShippedClassifierMatchesLibTorchOnRealFaces) {
+  const std::string checkpoint = std::string(FACEKIT_SOURCE_DIR) + "/models/pretrained/age_gender.pt";
+  const std::string photo = (test::shared_dir() / "data" / "seed-demo" / "olivier.jpg").string();
+  FACEKIT_REQUIRE_PATH(FACEKIT_ORT_NODE_MODULES);
+  FACEKIT_REQUIRE_PATH(photo);
+  TempDir dir;
+  auto loaded = load_age_gender_checkpoint(checkpoint);
+  const std::string onnx = dir / "age_gender.onnx";
+  export_age_gender_onnx(loaded.net, loaded.config, {}, onnx);
+  const cv::Mat image = read_image(photo);
+  std::vector<float> pixels;
+  const int side = loaded.config.crop.size;
+  for (const Box& face : {Box{150, 60, 330, 280}, Box{0, 0, 200, 200}}) {
+    append_normalised_chw(face_crop(image, face, loaded.config.crop), loaded.config.normalisation, &pixels);
+  }
+  const auto input = torch::from_blob(pixels.data(), {2, 3, side, side}).clone();
+  loaded.net->eval();
+  torch::NoGradGuard no_grad;
+  const AgeGenderOutput out = loaded.net->forward(input);
+  const auto gender = torch::softmax(out.gender_logits, 1), age = torch::softmax(out.age_logits, 1);
+  const auto ort = run_onnxruntime(onnx, input, dir);
+  EXPECT_LE(relative_max_diff(ort.at("gender"), gender), 1e-4);
+  EXPECT_LE(relative_max_diff(ort.at("age"), age), 1e-4);
+  const auto cv = run_opencv(onnx, input, {"gender", "age", "age_years"});
+  EXPECT_LE(relative_max_diff(cv.at("gender"), gender), 1e-4);
+  EXPECT_LE(relative_max_diff(cv.at("age"), age), 1e-4);
+}
+
 }  // namespace
 }  // namespace facekit::darknet
