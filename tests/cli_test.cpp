@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -18,22 +17,9 @@
 namespace facekit::test {
 namespace {
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using Result = CommandResult;
 
-Result run_facekit(const std::string& args) {
-  const std::string command = std::string(FACEKIT_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  Result result{-1, ""};
-  if (!pipe) return result;
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) result.output += buffer.data();
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+Result run_facekit(const std::string& args) { return run_command(std::string(FACEKIT_BINARY) + " " + args); }
 
 bool cv_empty_png(const fs::path& path) { return cv::imread(path.string()).empty(); }
 

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <sys/wait.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -95,6 +97,23 @@ inline double relative_max_diff(const torch::Tensor& a, const torch::Tensor& b) 
   const double scale = reference.abs().max().item<double>();
   const double diff = (a.to(torch::kFloat64) - reference).abs().max().item<double>();
   return scale > 0 ? diff / scale : diff;
+}
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a shell command line and collects what it printed.
+inline CommandResult run_command(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  CommandResult result{-1, ""};
+  if (!pipe) return result;
+  char buffer[4096];
+  while (fgets(buffer, sizeof buffer, pipe)) result.output += buffer;
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
 }
 
 }  // namespace facekit::test

@@ -1,4 +1,4 @@
-// Gender and age classifiers behind one signature, for `facekit eval` (and later `facekit-infer`):
+// Gender and age classifiers behind one signature, for `facekit eval` and `facekit-infer`:
 // an AgeGenderNet checkpoint in LibTorch or its ONNX export in OpenCV dnn, each with the config
 // that says how to crop and normalise its input.
 #pragma once

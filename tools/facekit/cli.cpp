@@ -48,6 +48,21 @@ bool parse_options(const std::vector<std::string>& args, const po::options_descr
   return true;
 }
 
+int run_guarded(const std::string& program, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    std::cerr << program << ": " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const c10::Error& e) {
+    std::cerr << program << ": error: " << e.what_without_backtrace() << "\n";
+    return kExitFailure;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
 int dispatch(const std::string& prefix, const std::vector<Command>& commands,
              const std::vector<std::string>& args) {
   const auto print_commands = [&](std::ostream& out) {

@@ -41,6 +41,10 @@ torch::Device apply_runtime_options(const po::variables_map& vm);
 bool parse_options(const std::vector<std::string>& args, const po::options_description& options,
                    const std::string& usage, po::variables_map* vm);
 
+// Runs a command's body and turns its exceptions into messages on stderr and exit codes: usage
+// errors 2, every other failure 1. `program` prefixes the message.
+int run_guarded(const std::string& program, const std::function<int()>& body);
+
 // Runs `args[0]` among `commands` (a command group such as `facekit darknet`).
 int dispatch(const std::string& prefix, const std::vector<Command>& commands,
              const std::vector<std::string>& args);
@@ -53,5 +57,6 @@ Command eval_pipeline_command();
 Command train_detector_command();
 Command train_classifier_command();
 Command anchors_command();  // a top-level command, not a group
+Command infer_command();    // tools/infer: the same as facekit-infer
 
 }  // namespace facekit::cli

@@ -35,24 +35,18 @@ std::vector<eval::ScoredBox> boxes_of_class(const std::vector<darknet::Detection
 
 // A Darknet model (cfg + weights, or a facekit checkpoint) run in LibTorch; boxes of `class_id`.
 Detector darknet_detector(const std::string& model_path, const std::string& cfg_override, int class_id,
-                          torch::Device device) {
-  darknet::LoadedDarknet model;
-  if (fs::path(model_path).extension() == ".pt") {
-    model = darknet::load_darknet_checkpoint(model_path);
-  } else {
-    const std::string cfg = cfg_override.empty() ? fs::path(model_path).replace_extension(".cfg").string() : cfg_override;
-    model = darknet::load_darknet(cfg, model_path);
-  }
+                          torch::Device device, DetectionThresholds thresholds) {
+  darknet::LoadedDarknet model = load_darknet_model(model_path, cfg_override);
   model.net->to(device);
   auto net = model.net;
-  return [net, class_id, device](const cv::Mat& bgr) mutable {
+  return [net, class_id, device, thresholds](const cv::Mat& bgr) mutable {
     torch::NoGradGuard no_grad;
     const auto& def = net->def();
     LetterboxGeometry geometry;
     PlanarImage input = fit_to_input(to_planar_rgb(bgr), def.width, def.height, def.letterbox, &geometry);
     const auto tensor = torch::from_blob(input.data.data(), {1, 3, def.height, def.width}).to(device);
     return boxes_of_class(
-        darknet::decode_detections(def, net->forward_all(tensor), geometry, kEvalConfThresh, kEvalNmsThresh), class_id);
+        darknet::decode_detections(def, net->forward_all(tensor), geometry, thresholds.conf, thresholds.nms), class_id);
   };
 }
 
@@ -90,7 +84,8 @@ std::vector<torch::Tensor> raw_heads_to_outputs(const darknet::NetDef& def, cv::
 // metadata's source_cfg) by the same decode as LibTorch's. --decode exports are refused: OpenCV
 // dnn 4.6 fails on their graph (a shape assertion in its importer); so are --nms exports, whose
 // built-in score threshold would cut the precision-recall curve.
-Detector onnx_detector(const std::string& path, const std::string& cfg_override, int class_id) {
+Detector onnx_detector(const std::string& path, const std::string& cfg_override, int class_id,
+                       DetectionThresholds thresholds) {
   const auto metadata = darknet::read_onnx_metadata(path);
   const auto meta = [&](const std::string& key) {
     const auto it = metadata.find(key);
@@ -115,13 +110,13 @@ Detector onnx_detector(const std::string& path, const std::string& cfg_override,
     if (l.type == darknet::LayerType::kYolo) heads.push_back("yolo_" + std::to_string(l.index));
     if (l.type == darknet::LayerType::kRegion) heads.push_back("region_" + std::to_string(l.index));
   }
-  return [net, def, heads, input, use_letterbox, class_id](const cv::Mat& bgr) {
+  return [net, def, heads, input, use_letterbox, class_id, thresholds](const cv::Mat& bgr) {
     LetterboxGeometry geometry;
     PlanarImage planar = fit_to_input(to_planar_rgb(bgr), input.width, input.height, use_letterbox, &geometry);
     const int shape[] = {1, 3, input.height, input.width};
     net->setInput(cv::Mat(4, shape, CV_32F, planar.data.data()));
     return boxes_of_class(darknet::decode_detections(*def, raw_heads_to_outputs(*def, net.get(), heads), geometry,
-                                                     kEvalConfThresh, kEvalNmsThresh),
+                                                     thresholds.conf, thresholds.nms),
                           class_id);
   };
 }
@@ -149,10 +144,16 @@ Detector haar_detector(const std::string& xml) {
 
 }  // namespace
 
-Detector make_detector(const std::string& model, const std::string& cfg, int class_id, torch::Device device) {
+darknet::LoadedDarknet load_darknet_model(const std::string& model, const std::string& cfg) {
+  if (fs::path(model).extension() == ".pt") return darknet::load_darknet_checkpoint(model);
+  return darknet::load_darknet(cfg.empty() ? fs::path(model).replace_extension(".cfg").string() : cfg, model);
+}
+
+Detector make_detector(const std::string& model, const std::string& cfg, int class_id, torch::Device device,
+                       DetectionThresholds thresholds) {
   if (model.rfind("haar:", 0) == 0) return haar_detector(model.substr(5));
-  if (fs::path(model).extension() == ".onnx") return onnx_detector(model, cfg, class_id);
-  return darknet_detector(model, cfg, class_id, device);
+  if (fs::path(model).extension() == ".onnx") return onnx_detector(model, cfg, class_id, thresholds);
+  return darknet_detector(model, cfg, class_id, device, thresholds);
 }
 
 std::string default_model(const std::string& file) {

@@ -1,5 +1,6 @@
 // `facekit eval pipeline`: detector + classifier on WIDER faces with perceived gender and age
 // (eval/pipeline_metrics.h defines the matching and the age-group mapping).
+#include <algorithm>
 #include <chrono>
 #include <iomanip>
 #include <iostream>
@@ -9,19 +10,17 @@
 #include "datasets/formats/wider.h"
 #include "datasets/formats/wider_demographics.h"
 #include "datasets/preprocess.h"
-#include "eval/classify_faces.h"
 #include "eval/pipeline_metrics.h"
 #include "tools/facekit/classifiers.h"
 #include "tools/facekit/cli.h"
 #include "tools/facekit/detectors.h"
+#include "tools/infer/faces.h"
 
 namespace facekit::cli {
 namespace {
 
 constexpr float kOperatingThresh = 0.25f;  // detections below this score are not shown to users
 constexpr const char* kDatasetPrefix = "wider-demographics:";
-
-int argmax(const std::vector<float>& p) { return static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin()); }
 
 // The labelled faces grouped by image, in the order the file lists the images.
 std::vector<std::pair<std::string, std::vector<DemographicFace>>> faces_by_image(const std::string& csv) {
@@ -35,25 +34,17 @@ std::vector<std::pair<std::string, std::vector<DemographicFace>>> faces_by_image
   return images;
 }
 
-// The classifier on each detection above the operating threshold, cropped as in training.
+// The classifier on each detection above the operating threshold, cropped as in training and
+// as facekit-infer crops.
 std::vector<eval::PipelineFace> classify_detections(const cv::Mat& bgr, const std::vector<eval::ScoredBox>& boxes,
                                                     const Classifier& classifier) {
-  std::vector<eval::PipelineFace> faces;
-  std::vector<float> pixels;
-  for (const auto& b : boxes) {
-    if (b.score < kOperatingThresh) continue;
-    faces.push_back({b.box, b.score, -1, -1});
-    append_normalised_chw(face_crop(bgr, b.box, classifier.config.crop), classifier.config.normalisation, &pixels);
-  }
-  if (faces.empty()) return faces;
-  const int side = classifier.config.crop.size;
-  const auto input = torch::from_blob(pixels.data(), {static_cast<int64_t>(faces.size()), 3, side, side});
-  const auto predictions = classifier.predict(input);
-  for (size_t i = 0; i < faces.size(); ++i) {
-    faces[i].gender = argmax(predictions[i].gender_prob);
-    faces[i].age_interval = argmax(predictions[i].age_prob);
-  }
-  return faces;
+  std::vector<eval::ScoredBox> shown;
+  std::copy_if(boxes.begin(), boxes.end(), std::back_inserter(shown), [](const auto& b) { return b.score >= kOperatingThresh; });
+  auto faces = infer::select_faces(shown, {});
+  infer::classify_faces(bgr, classifier, classifier.config.crop, &faces);
+  std::vector<eval::PipelineFace> classified;
+  for (const auto& f : faces) classified.push_back({f.box, f.score, f.gender(), f.age()});
+  return classified;
 }
 
 void print_pipeline_report(const eval::PipelineReport& r, double ms_per_image) {

@@ -1,6 +1,4 @@
 // facekit: face detection with gender and age. One binary, git-style subcommands.
-#include <iostream>
-
 #include "tools/facekit/cli.h"
 
 int main(int argc, char** argv) {
@@ -19,17 +17,7 @@ int main(int argc, char** argv) {
          return dispatch("facekit train", {train_detector_command(), train_classifier_command()}, args);
        }},
       anchors_command(),
+      infer_command(),
   };
-  try {
-    return dispatch("facekit", groups, std::vector<std::string>(argv + 1, argv + argc));
-  } catch (const UsageError& e) {
-    std::cerr << "facekit: " << e.what() << "\n";
-    return kExitUsage;
-  } catch (const c10::Error& e) {
-    std::cerr << "facekit: error: " << e.what_without_backtrace() << "\n";
-    return kExitFailure;
-  } catch (const std::exception& e) {
-    std::cerr << "facekit: error: " << e.what() << "\n";
-    return kExitFailure;
-  }
+  return run_guarded("facekit", [&] { return dispatch("facekit", groups, std::vector<std::string>(argv + 1, argv + argc)); });
 }

@@ -1,0 +1,259 @@
+// facekit-infer: label placement, tracking, and the binary end to end on the seed-demo photos and
+// on a video this test writes from them (both backends, errors and skipped inputs).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "tests/test_util.h"
+#include "tools/infer/draw.h"
+#include "tools/infer/tracker.h"
+
+namespace facekit::test {
+namespace {
+
+using infer::Face;
+using nlohmann::json;
+
+const fs::path kSeedDemo = shared_dir() / "data" / "seed-demo";
+const fs::path kModels = fs::path(FACEKIT_SOURCE_DIR) / "models" / "pretrained";
+
+CommandResult run_infer(const std::string& args) {
+  return run_command(std::string(FACEKIT_INFER_BINARY) + " --threads 2 " + args);
+}
+
+std::vector<json> read_json_lines(const std::string& path) {
+  std::vector<json> records;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) records.push_back(json::parse(line));  // throws on a malformed line
+  return records;
+}
+
+// ---- label placement ----
+
+TEST(Labels, CrowdedFacesGetLabelsInsideTheImageThatDoNotOverlap) {
+  // Twelve faces in a tight 4 x 3 grid (a group photo), labels wider than the faces.
+  std::vector<Box> faces;
+  std::vector<cv::Size> sizes;
+  for (int row = 0; row < 3; ++row) {
+    for (int col = 0; col < 4; ++col) {
+      const float x = 20.f + col * 60.f, y = 10.f + row * 70.f;  // the first row touches the top border
+      faces.push_back({x, y, x + 50.f, y + 50.f});
+      sizes.emplace_back(110, 18);
+    }
+  }
+  const cv::Size image(300, 260);
+  const auto labels = infer::place_labels(faces, sizes, image);
+  ASSERT_EQ(labels.size(), faces.size());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    EXPECT_EQ(labels[i].size(), sizes[i]);
+    EXPECT_EQ(labels[i] & cv::Rect({0, 0}, image), labels[i]) << "label " << i << " leaves the image";
+    for (size_t j = 0; j < i; ++j) EXPECT_EQ((labels[i] & labels[j]).area(), 0) << "labels " << i << " and " << j;
+  }
+}
+
+TEST(Labels, ALoneFaceIsLabelledJustAboveItAndAtTheTopBorderJustInside) {
+  const auto above = infer::place_labels({{100, 100, 160, 160}}, {{80, 20}}, {400, 400});
+  EXPECT_EQ(above[0], cv::Rect(100, 80, 80, 20));
+  const auto border = infer::place_labels({{380, 5, 400, 40}}, {{80, 20}}, {400, 400});
+  EXPECT_EQ(border[0], cv::Rect(320, 0, 80, 20));  // pushed left and down into the image
+}
+
+// ---- tracking and smoothing ----
+
+Face face_at(float x, float p_male) { return {{x, 50, x + 40, 90}, 0.9f, {p_male, 1 - p_male}, {0.5f, 0.5f}, {}, -1}; }
+
+TEST(Tracker, AFaceKeepsItsTrackAndItsLabelDoesNotFlicker) {
+  infer::FaceTracker tracker;
+  std::vector<int> ids_a, ids_b;
+  std::vector<int> genders;
+  for (int frame = 0; frame < 8; ++frame) {
+    // Face A drifts right and its raw gender output flickers around 0.5; face B stands still.
+    std::vector<Face> faces = {face_at(10.f + 2 * frame, frame % 2 ? 0.45f : 0.7f), face_at(200, 0.1f)};
+    tracker.update(&faces);
+    ids_a.push_back(faces[0].track);
+    ids_b.push_back(faces[1].track);
+    genders.push_back(faces[0].gender());
+  }
+  EXPECT_NE(ids_a[0], ids_b[0]);
+  EXPECT_TRUE(std::all_of(ids_a.begin(), ids_a.end(), [&](int id) { return id == ids_a[0]; }));
+  EXPECT_TRUE(std::all_of(ids_b.begin(), ids_b.end(), [&](int id) { return id == ids_b[0]; }));
+  // Raw argmax alternates Male/Female; the smoothed one stays Male throughout.
+  EXPECT_TRUE(std::all_of(genders.begin(), genders.end(), [](int g) { return g == 0; }));
+}
+
+TEST(Tracker, FollowMovesABoxWithTheImage) {
+  cv::Mat first(240, 320, CV_8UC1, cv::Scalar(0)), second;
+  cv::randu(first, 0, 255);
+  cv::GaussianBlur(first, first, {5, 5}, 1.5);
+  const cv::Mat shift = (cv::Mat_<double>(2, 3) << 1, 0, 7, 0, 1, -4);  // 7 px right, 4 px up
+  cv::warpAffine(first, second, shift, first.size());
+  infer::FaceTracker tracker;
+  std::vector<Face> faces = {{{100, 100, 160, 160}, 0.9f, {0.8f, 0.2f}, {1.f}, {}, -1}};
+  tracker.update(&faces);
+  const auto followed = tracker.follow(first, second);
+  ASSERT_EQ(followed.size(), 1u);
+  EXPECT_NEAR(followed[0].box.x1, 107, 0.5);
+  EXPECT_NEAR(followed[0].box.y1, 96, 0.5);
+  EXPECT_EQ(followed[0].track, faces[0].track);
+}
+
+// ---- the binary end to end ----
+
+TEST(InferCli, SeedDemoPhotosGiveAnnotatedImagesAndOneJsonRecordEach) {
+  FACEKIT_REQUIRE_PATH(kSeedDemo);
+  TempDir dir;
+  const auto r = run_infer("--input " + kSeedDemo.string() + " --output " + dir / "out" + " --json " + dir / "faces.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("ms per image: decode"), std::string::npos) << r.output;
+  std::vector<fs::path> photos;
+  for (const auto& e : fs::directory_iterator(kSeedDemo)) photos.push_back(e.path());
+  std::sort(photos.begin(), photos.end());
+  const auto records = read_json_lines(dir / "faces.jsonl");
+  ASSERT_EQ(records.size(), photos.size());
+  int faces = 0;
+  for (size_t i = 0; i < photos.size(); ++i) {
+    EXPECT_EQ(records[i]["source"], photos[i].string());
+    EXPECT_EQ(records[i]["frame"], static_cast<int>(i));
+    const cv::Mat annotated = cv::imread(dir / ("out/" + photos[i].filename().string()));
+    const cv::Mat original = cv::imread(photos[i].string());
+    ASSERT_EQ(annotated.size(), original.size()) << photos[i];
+    for (const auto& f : records[i]["faces"]) {
+      ++faces;
+      const auto box = f["box"].get<std::vector<float>>();
+      EXPECT_GE(box[0], 0);
+      EXPECT_GE(box[1], 0);
+      EXPECT_LE(box[2], original.cols);
+      EXPECT_LE(box[3], original.rows);
+      EXPECT_GE(f["score"].get<float>(), 0.25f);
+      EXPECT_TRUE(f["gender"] == "Male" || f["gender"] == "Female");
+      EXPECT_EQ(f["age_dist"].size(), 8u);
+      EXPECT_GE(f["gender_prob"].get<float>(), 0.5f);  // the more likely of two
+      const auto dist = f["age_dist"].get<std::vector<float>>();
+      EXPECT_EQ(f["age_prob"].get<float>(), *std::max_element(dist.begin(), dist.end()));
+      EXPECT_EQ(f["age"].get<std::string>().front(), '(');
+    }
+  }
+  EXPECT_GE(faces, 20);  // 39 with the shipped models at --conf-thresh 0.25
+}
+
+TEST(InferCli, TorchAndOnnxBackendsAgreeOnBoxesAndLabels) {
+  FACEKIT_REQUIRE_PATH(kSeedDemo);
+  TempDir dir;
+  for (const std::string backend : {"torch", "onnx"}) {
+    const auto r = run_infer("--input " + kSeedDemo.string() + " --backend " + backend + " --output '' --json " +
+                             dir / (backend + ".jsonl"));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  const auto torch_records = read_json_lines(dir / "torch.jsonl"), onnx_records = read_json_lines(dir / "onnx.jsonl");
+  ASSERT_EQ(torch_records.size(), onnx_records.size());
+  int compared = 0;
+  for (size_t i = 0; i < torch_records.size(); ++i) {
+    const auto& a = torch_records[i]["faces"];
+    const auto& b = onnx_records[i]["faces"];
+    ASSERT_EQ(a.size(), b.size()) << torch_records[i]["source"];
+    for (size_t k = 0; k < a.size(); ++k) {
+      const auto ba = a[k]["box"].get<std::vector<float>>(), bb = b[k]["box"].get<std::vector<float>>();
+      EXPECT_GE(iou({ba[0], ba[1], ba[2], ba[3]}, {bb[0], bb[1], bb[2], bb[3]}), 0.99f) << torch_records[i]["source"];
+      EXPECT_EQ(a[k]["gender"], b[k]["gender"]);
+      EXPECT_EQ(a[k]["age"], b[k]["age"]);
+      EXPECT_NEAR(a[k]["gender_prob"].get<float>(), b[k]["gender_prob"].get<float>(), 1e-3);
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 20);
+}
+
+// A short video from the demo photos: kFrames frames, each photo held for two frames.
+constexpr int kFrames = 8;
+constexpr double kFps = 12.5;
+const cv::Size kVideoSize(480, 320);
+
+void write_test_video(const std::string& path) {
+  cv::VideoWriter writer(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), kFps, kVideoSize);
+  ASSERT_TRUE(writer.isOpened());
+  const char* photos[] = {"friends.jpg", "big_bang_theory2.jpg", "olivier.jpg", "selfi.jpg"};
+  for (int i = 0; i < kFrames; ++i) {
+    cv::Mat frame;
+    cv::resize(cv::imread((kSeedDemo / photos[i / 2]).string()), frame, kVideoSize);
+    writer.write(frame);
+  }
+}
+
+TEST(InferCli, AVideoKeepsItsFramesRateAndSizeAndGetsARecordPerFrame) {
+  FACEKIT_REQUIRE_PATH(kSeedDemo);
+  TempDir dir;
+  write_test_video(dir / "clip.avi");
+  const auto r = run_infer("--input " + dir / "clip.avi" + " --every 2 --output " + dir / "out.avi" + " --json " +
+                           dir / "clip.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  cv::VideoCapture written(dir / "out.avi");
+  ASSERT_TRUE(written.isOpened());
+  EXPECT_NEAR(written.get(cv::CAP_PROP_FPS), kFps, 0.01);
+  int frames = 0;
+  for (cv::Mat frame; written.read(frame); ++frames) EXPECT_EQ(frame.size(), kVideoSize);
+  EXPECT_EQ(frames, kFrames);
+  EXPECT_FALSE(fs::exists(dir / "out.partial.avi"));
+  const auto records = read_json_lines(dir / "clip.jsonl");
+  ASSERT_EQ(records.size(), static_cast<size_t>(kFrames));
+  for (int i = 0; i < kFrames; ++i) {
+    EXPECT_EQ(records[i]["frame"], i);
+    for (const auto& f : records[i]["faces"]) {
+      EXPECT_TRUE(f.contains("track"));
+      const auto box = f["box"].get<std::vector<float>>();
+      EXPECT_TRUE(box[0] >= 0 && box[1] >= 0 && box[2] <= kVideoSize.width && box[3] <= kVideoSize.height);
+    }
+  }
+  // Frame 1 is not detected (--every 2): the tracker carries frame 0's faces, same tracks.
+  ASSERT_EQ(records[1]["faces"].size(), records[0]["faces"].size());
+  for (size_t k = 0; k < records[0]["faces"].size(); ++k) EXPECT_EQ(records[1]["faces"][k]["track"], records[0]["faces"][k]["track"]);
+}
+
+TEST(InferCli, ACorruptImageInAFolderIsSkippedAndReportedTheRestProcessed) {
+  FACEKIT_REQUIRE_PATH(kSeedDemo);
+  TempDir dir;
+  fs::create_directories(dir / "in/sub");
+  fs::copy_file(kSeedDemo / "olivier.jpg", dir / "in/sub/a.jpg");
+  write_file(dir / "in/b.jpg", "\xff\xd8 not really a jpeg");
+  const auto r = run_infer("--input " + dir / "in" + " --output " + dir / "out" + " --json " + dir / "f.jsonl");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("b.jpg: cannot decode"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 skipped"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "out/sub/a.jpg"));  // the folder structure is kept
+  const auto records = read_json_lines(dir / "f.jsonl");
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_TRUE(records[0].contains("error"));  // in/b.jpg sorts before in/sub/a.jpg
+  EXPECT_FALSE(records[1].contains("error"));
+}
+
+TEST(InferCli, NothingToDoIsAClearErrorAndANonZeroExit) {
+  TempDir dir;
+  fs::create_directories(dir / "empty");
+  write_file(dir / "bad.jpg", "not an image");
+  const std::map<std::string, std::string> cases = {
+      {"--input " + dir / "missing.jpg", "missing.jpg: no such file or folder"},
+      {"--input " + dir / "empty", "empty: no images in this folder"},
+      {"--input " + dir / "bad.jpg", "every input was unreadable"},
+      {"--input " + dir / "missing.mp4", "missing.mp4: no such file or folder"},
+      {"--input cam:x", "cam:x: a webcam is cam:N"},
+      {"--input " + dir / "bad.jpg --backend tensorflow", "--backend must be auto, torch or onnx"},
+      {"--input " + dir / "bad.jpg --detector " + (kModels / "age_gender.pt").string(), "age_gender.pt"},
+      {"--input " + dir / "bad.jpg --classifier " + (kModels / "yolo-fastest-1.1-face.weights").string(),
+       "yolo-fastest-1.1-face.weights"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = run_infer(args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    EXPECT_NE(r.output.find(message), std::string::npos) << args << "\n" << r.output;
+  }
+}
+
+}  // namespace
+}  // namespace facekit::test

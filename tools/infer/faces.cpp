@@ -1,0 +1,65 @@
+#include "tools/infer/faces.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "datasets/preprocess.h"
+
+namespace facekit::infer {
+namespace {
+
+int argmax(const std::vector<float>& p) {
+  return p.empty() ? -1 : static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
+}
+
+std::string with_probability(const std::string& label, float p) {
+  char text[32];
+  std::snprintf(text, sizeof text, " %.2f", p);
+  return label + text;
+}
+
+}  // namespace
+
+int Face::gender() const { return argmax(gender_dist); }
+int Face::age() const { return argmax(age_dist); }
+
+std::vector<Face> select_faces(const std::vector<eval::ScoredBox>& detections, const FaceFilter& filter) {
+  std::vector<Face> faces;
+  for (const auto& d : detections) {
+    if (std::max(d.box.width(), d.box.height()) < filter.min_face) continue;
+    faces.push_back({d.box, d.score, {}, {}, {}, -1});
+  }
+  std::stable_sort(faces.begin(), faces.end(), [](const Face& a, const Face& b) { return a.score > b.score; });
+  if (filter.max_faces > 0 && faces.size() > static_cast<size_t>(filter.max_faces)) faces.resize(filter.max_faces);
+  return faces;
+}
+
+void classify_faces(const cv::Mat& bgr, const cli::Classifier& classifier, const FaceCropOptions& crop,
+                    std::vector<Face>* faces) {
+  if (faces->empty()) return;
+  std::vector<float> pixels;
+  for (const auto& face : *faces) {
+    append_normalised_chw(face_crop(bgr, face.box, crop), classifier.config.normalisation, &pixels);
+  }
+  const auto input = torch::from_blob(pixels.data(), {static_cast<int64_t>(faces->size()), 3, crop.size, crop.size});
+  auto predictions = classifier.predict(input);
+  for (size_t i = 0; i < faces->size(); ++i) {
+    (*faces)[i].gender_dist = std::move(predictions[i].gender_prob);
+    (*faces)[i].age_dist = std::move(predictions[i].age_prob);
+    (*faces)[i].age_years = predictions[i].age_years;
+  }
+}
+
+std::string face_label(const Face& face, const AgeGenderConfig& config, bool verbose) {
+  const int g = face.gender(), a = face.age();
+  if (g < 0 || a < 0) return "face";
+  std::string gender = config.gender_labels[static_cast<size_t>(g)];
+  std::string age = config.intervals[static_cast<size_t>(a)].label();
+  if (!verbose) return gender + ", " + age;
+  std::string label = with_probability(gender, face.gender_dist[g]) + ", " + with_probability(age, face.age_dist[a]);
+  if (face.age_years) label += ", " + std::to_string(static_cast<int>(std::lround(*face.age_years))) + " y";
+  return label;
+}
+
+}  // namespace facekit::infer
