@@ -147,6 +147,18 @@ LoadedAgeGenderNet make_age_gender_net(const AgeGenderConfig& config) {
   return loaded;
 }
 
+AgeGenderNet prepare_for_inference(AgeGenderNet& net, const AgeGenderConfig& config) {
+  AgeGenderNet copy = make_age_gender_net(config).net;
+  torch::NoGradGuard no_grad;
+  auto params = copy->named_parameters(), buffers = copy->named_buffers();
+  for (const auto& p : net->named_parameters()) params[p.key()].copy_(p.value());
+  for (const auto& b : net->named_buffers()) buffers[b.key()].copy_(b.value());
+  for (const auto& module : copy->modules()) {
+    if (auto* conv = module->as<BasicConv2dImpl>()) conv->fold_batchnorm();
+  }
+  return copy;
+}
+
 // ---- checkpoints ----
 
 void save_age_gender_checkpoint(const std::string& path, AgeGenderNet& net, const AgeGenderConfig& config) {

@@ -98,6 +98,12 @@ struct LoadedAgeGenderNet {
 // A random-initialised network for `config` (checked first), in eval mode.
 LoadedAgeGenderNet make_age_gender_net(const AgeGenderConfig& config);
 
+// An inference-only copy of `net` on the CPU (issue #7): eval mode, every BasicConv2d's BatchNorm
+// folded into its convolution, run by darknet::inference_conv2d (oneDNN on channels-last maps).
+// `net` is not changed and stays trainable. Run the copy under c10::InferenceMode (or
+// torch::NoGradGuard); its logits equal net's to float rounding.
+AgeGenderNet prepare_for_inference(AgeGenderNet& net, const AgeGenderConfig& config);
+
 // One file (a torch::serialize archive): parameters, buffers and the config as JSON. Written to a
 // temporary file beside `path` and renamed, so a failure leaves nothing behind.
 void save_age_gender_checkpoint(const std::string& path, AgeGenderNet& net, const AgeGenderConfig& config);

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "models/darknet/inference.h"
+
 namespace facekit {
 namespace {
 
@@ -90,7 +92,24 @@ BasicConv2dImpl::BasicConv2dImpl(int64_t in, int64_t out, torch::ExpandingArray<
   trunc_normal_(conv->weight, kInitStddev);  // BN starts as weight 1, bias 0: LibTorch's default already
 }
 
-torch::Tensor BasicConv2dImpl::forward(const torch::Tensor& x) { return torch::relu(bn(conv(x))); }
+torch::Tensor BasicConv2dImpl::forward(const torch::Tensor& x) {
+  if (!folded_weight_.defined()) return torch::relu(bn(conv(x)));
+  const auto& o = conv->options;
+  const auto padding = c10::get<torch::ExpandingArray<2>>(o.padding());
+  auto y = darknet::inference_conv2d(x, folded_weight_, folded_bias_, *o.stride(), *padding, *o.dilation(), o.groups());
+  return torch::relu_(y);
+}
+
+// torch.nn.utils.fusion.fuse_conv_bn_weights, in double precision: W g / sqrt(var + eps) and
+// beta - mean g / sqrt(var + eps).
+void BasicConv2dImpl::fold_batchnorm() {
+  torch::NoGradGuard no_grad;
+  const auto d = [](const torch::Tensor& t) { return t.to(torch::kFloat64); };
+  const auto scale = d(bn->weight) / (d(bn->running_var) + bn->options.eps()).sqrt();
+  folded_weight_ = (d(conv->weight) * scale.view({-1, 1, 1, 1})).to(conv->weight.dtype());
+  folded_weight_ = folded_weight_.contiguous(at::MemoryFormat::ChannelsLast);  // as the maps: else copied per call
+  folded_bias_ = (d(bn->bias) - d(bn->running_mean) * scale).to(conv->weight.dtype());
+}
 
 // ---- InceptionA: 35 x 35 ----
 

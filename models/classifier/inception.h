@@ -53,10 +53,14 @@ class BasicConv2dImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
   // Redraws the convolution's weight (torchvision gives some layers their own `stddev`).
   void reset_weight(double stddev) { trunc_normal_(conv->weight, stddev); }
+  // For inference copies only (prepare_for_inference in age_gender_net.h): folds the BatchNorm
+  // into a copy of the convolution, which forward uses from then on; parameters stay as they are.
+  void fold_batchnorm();
 
  private:
   torch::nn::Conv2d conv{nullptr};
   torch::nn::BatchNorm2d bn{nullptr};
+  torch::Tensor folded_weight_, folded_bias_;  // defined once folded
 };
 TORCH_MODULE(BasicConv2d);
 

@@ -12,8 +12,7 @@ namespace F = torch::nn::functional;
 using torch::indexing::Slice;
 using torch::indexing::TensorIndex;
 
-// Darknet's BatchNorm epsilons: pjreddie's normalize_cpu divides by sqrt(var) + .000001f,
-// AlexeyAB's by sqrt(var + .00001f) (src/blas.c in each).
+// Darknet's BatchNorm epsilons (see batchnorm_divisor).
 constexpr double kPjreddieBnEps = 1e-6;
 constexpr double kAlexeyABBnEps = 1e-5;
 constexpr double kTrainBnMomentum = 0.01;  // Darknet: rolling = .99 * rolling + .01 * batch
@@ -37,9 +36,7 @@ void append_from(const torch::Tensor& tensor, std::vector<float>* values) {
 // Darknet's normalize + scale_bias + add_bias, in inference with the rolling statistics.
 class DarknetBatchNorm : public torch::nn::Module {
  public:
-  DarknetBatchNorm(int channels, Dialect dialect)
-      : eps_(dialect == Dialect::kPjreddie ? kPjreddieBnEps : kAlexeyABBnEps),
-        pjreddie_(dialect == Dialect::kPjreddie) {
+  DarknetBatchNorm(int channels, Dialect dialect) : dialect_(dialect) {
     weight = register_parameter("weight", torch::ones({channels}));  // Darknet's `scales`
     bias = register_parameter("bias", torch::zeros({channels}));     // Darknet's `biases`
     running_mean = register_buffer("running_mean", torch::zeros({channels}));
@@ -51,7 +48,7 @@ class DarknetBatchNorm : public torch::nn::Module {
       return torch::batch_norm(x, weight, bias, running_mean, running_var, /*training=*/true,
                                kTrainBnMomentum, kAlexeyABBnEps, /*cudnn_enabled=*/true);
     }
-    const auto denominator = pjreddie_ ? running_var.sqrt() + eps_ : (running_var + eps_).sqrt();
+    const auto denominator = batchnorm_divisor(running_var, dialect_);
     std::vector<int64_t> shape(x.dim(), 1);
     shape[1] = -1;
     // Subtract the mean first, as normalize_cpu does: folding it into the shift loses digits
@@ -75,8 +72,7 @@ class DarknetBatchNorm : public torch::nn::Module {
   torch::Tensor weight, bias, running_mean, running_var;
 
  private:
-  double eps_;
-  bool pjreddie_;
+  Dialect dialect_;
 };
 
 // ---- one class per layer type ----
@@ -399,6 +395,10 @@ torch::Tensor head_activation(const LayerDef& def, const torch::Tensor& x) {
   if (def.type == LayerType::kYolo) return yolo_activation(def, x);
   if (def.type == LayerType::kRegion) return region_activation(def, x);
   throw std::runtime_error("head_activation: layer " + std::to_string(def.index) + " is not a yolo or region layer");
+}
+
+torch::Tensor batchnorm_divisor(const torch::Tensor& running_var, Dialect dialect) {
+  return dialect == Dialect::kPjreddie ? running_var.sqrt() + kPjreddieBnEps : (running_var + kAlexeyABBnEps).sqrt();
 }
 
 // Formulas of Darknet's src/activations.h (pjreddie) and AlexeyAB's additions (mish with

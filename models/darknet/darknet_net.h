@@ -44,6 +44,8 @@ class DarknetNetImpl : public torch::nn::Module {
   DarknetWeights save_weights(const WeightsHeader& header) const;
 
   const NetDef& def() const { return def_; }
+  // Layer i's module (InferenceNet runs the layers it does not rewrite through it).
+  DarknetLayer& layer(size_t index) { return *layers_.at(index); }
 
  private:
   NetDef def_;
@@ -52,6 +54,10 @@ class DarknetNetImpl : public torch::nn::Module {
 TORCH_MODULE(DarknetNet);
 
 torch::Tensor apply_activation(const torch::Tensor& x, Activation activation);
+
+// What Darknet's BatchNorm divides by: sqrt(var) + .000001 (pjreddie's normalize_cpu) or
+// sqrt(var + .00001) (AlexeyAB's), src/blas.c in each.
+torch::Tensor batchnorm_divisor(const torch::Tensor& running_var, Dialect dialect);
 
 // What a yolo or region layer does to the tensor that feeds it (logistic, scale_x_y, softmax):
 // turns raw head outputs computed elsewhere (an ONNX export run by OpenCV) into what

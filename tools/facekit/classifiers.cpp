@@ -50,8 +50,12 @@ Classifier load_classifier(const std::string& path, torch::Device device) {
     return classifier;
   }
   LoadedAgeGenderNet loaded = load_age_gender_checkpoint(path);
-  loaded.net->to(device);
-  return {eval::torch_face_predictor(loaded.net, device), loaded.config};
+  if (!device.is_cpu()) {
+    loaded.net->to(device);
+    return {eval::torch_face_predictor(loaded.net, device), loaded.config};
+  }
+  // BN folded, oneDNN on channels-last maps (models/classifier: prepare_for_inference).
+  return {eval::torch_face_predictor(prepare_for_inference(loaded.net, loaded.config), device), loaded.config};
 }
 
 }  // namespace facekit::cli

@@ -14,6 +14,7 @@
 #include "datasets/preprocess.h"
 #include "models/darknet/cfg.h"
 #include "models/darknet/decode.h"
+#include "models/darknet/inference.h"
 #include "tools/facekit/cli.h"
 
 namespace facekit::cli {
@@ -34,19 +35,27 @@ std::vector<eval::ScoredBox> boxes_of_class(const std::vector<darknet::Detection
 }
 
 // A Darknet model (cfg + weights, or a facekit checkpoint) run in LibTorch; boxes of `class_id`.
+// On the CPU the graph is prepared once (models/darknet/inference.h: BN folded, oneDNN on
+// channels-last maps); on a GPU the plain network runs.
 Detector darknet_detector(const std::string& model_path, const std::string& cfg_override, int class_id,
                           torch::Device device, DetectionThresholds thresholds) {
   darknet::LoadedDarknet model = load_darknet_model(model_path, cfg_override);
   model.net->to(device);
-  auto net = model.net;
-  return [net, class_id, device, thresholds](const cv::Mat& bgr) mutable {
-    torch::NoGradGuard no_grad;
-    const auto& def = net->def();
+  model.net->eval();
+  std::function<std::vector<torch::Tensor>(const torch::Tensor&)> forward_all;
+  if (device.is_cpu()) {
+    auto prepared = std::make_shared<darknet::InferenceNet>(model.net);
+    forward_all = [prepared](const torch::Tensor& x) { return prepared->forward_all(x); };
+  } else {
+    forward_all = [net = model.net](const torch::Tensor& x) mutable { return net->forward_all(x); };
+  }
+  const darknet::NetDef def = model.net->def();
+  return [forward_all, def, class_id, device, thresholds](const cv::Mat& bgr) {
+    c10::InferenceMode inference;
     LetterboxGeometry geometry;
     PlanarImage input = fit_to_input(to_planar_rgb(bgr), def.width, def.height, def.letterbox, &geometry);
     const auto tensor = torch::from_blob(input.data.data(), {1, 3, def.height, def.width}).to(device);
-    return boxes_of_class(
-        darknet::decode_detections(def, net->forward_all(tensor), geometry, thresholds.conf, thresholds.nms), class_id);
+    return boxes_of_class(darknet::decode_detections(def, forward_all(tensor), geometry, thresholds.conf, thresholds.nms), class_id);
   };
 }
 

@@ -1,0 +1,172 @@
+// Inference preparation (issue #7): the prepared detector (models/darknet/inference.h) and the
+// prepared classifier (prepare_for_inference in models/classifier/age_gender_net.h) compute what
+// the trainable networks compute, within the parity tolerance, and decode to the same boxes.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "convert/darknet_torch.h"
+#include "datasets/preprocess.h"
+#include "models/classifier/age_gender_net.h"
+#include "models/darknet/decode.h"
+#include "models/darknet/inference.h"
+#include "models/darknet/reference/libdarknet_ref.h"
+#include "tests/test_util.h"
+
+namespace facekit {
+namespace {
+
+using test::relative_max_diff;
+
+constexpr double kTolerance = 1e-4;  // max |diff| <= 1e-4 x max |unprepared|
+constexpr unsigned kSeed = 20261128;
+
+const test::fs::path kSourceDir = test::fs::path(__FILE__).parent_path().parent_path();
+
+// Every output the prepared net keeps (heads, route/shortcut sources, the output) against the
+// trainable net's; returns how many were compared.
+int expect_same_outputs(darknet::DarknetNet net, const torch::Tensor& input) {
+  darknet::InferenceNet prepared(net);
+  torch::NoGradGuard no_grad;
+  const auto expected = net->forward_all(input);
+  const auto actual = prepared.forward_all(input);
+  EXPECT_EQ(actual.size(), expected.size());
+  int compared = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    if (!actual[i].defined()) continue;
+    EXPECT_LE(relative_max_diff(actual[i], expected[i]), kTolerance) << "layer " << i;
+    ++compared;
+  }
+  EXPECT_TRUE(actual[static_cast<size_t>(net->def().output_layer())].defined());
+  return compared;
+}
+
+// Random BatchNorm statistics with small variances, where the dialects' epsilons (1e-6 outside
+// the square root for pjreddie, 1e-5 inside for AlexeyAB) differ by percents.
+void randomize_batchnorm(darknet::DarknetNet& net) {
+  torch::manual_seed(kSeed);
+  torch::NoGradGuard no_grad;
+  for (auto& p : net->named_parameters()) {
+    if (p.key().find(".bn.") != std::string::npos) p.value().uniform_(-1, 1);
+  }
+  for (auto& b : net->named_buffers()) {
+    if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.5, 0.5);
+    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(1e-4, 1);
+  }
+}
+
+TEST(InferencePrepare, SmallCfgsInBothDialectsMatch) {
+  for (const char* cfg : {"pjreddie_layers.cfg", "alexeyab_layers.cfg"}) {
+    SCOPED_TRACE(cfg);
+    auto loaded = darknet::load_darknet((kSourceDir / "tests/data" / cfg).string(), "", "auto", 0, 0, false);
+    randomize_batchnorm(loaded.net);
+    const auto& def = loaded.net->def();
+    EXPECT_GT(expect_same_outputs(loaded.net, torch::rand({2, def.channels, def.height, def.width})), 0);
+  }
+}
+
+TEST(InferencePrepare, FoldingUsesTheDialectsEpsilon) {
+  for (const char* cfg : {"pjreddie_layers.cfg", "alexeyab_layers.cfg"}) {
+    SCOPED_TRACE(cfg);
+    auto loaded = darknet::load_darknet((kSourceDir / "tests/data" / cfg).string(), "", "auto", 0, 0, false);
+    const auto& layer = loaded.net->def().layers[0];
+    ASSERT_TRUE(layer.batch_normalize);
+    auto buffers = loaded.net->layer(0).named_buffers();
+    torch::NoGradGuard no_grad;
+    buffers["bn.running_var"].fill_(0);  // what is left of the divisor is the epsilon
+    const auto folded = darknet::fold_batchnorm(*loaded.net, 0);
+    const double eps_term = loaded.net->def().dialect == darknet::Dialect::kPjreddie ? 1e-6 : std::sqrt(1e-5);
+    const auto expected = loaded.net->layer(0).named_parameters()["weight"] / eps_term;
+    EXPECT_LE(relative_max_diff(folded.weight, expected), 1e-6);
+  }
+}
+
+// yolov3-tiny with weights libdarknet randomised (sane BN statistics), as the benchmark uses it.
+TEST(InferencePrepare, YoloV3TinyMatches) {
+  const std::string cfg = "/usr/share/darknet/cfg/yolov3-tiny.cfg";
+  FACEKIT_REQUIRE_PATH(cfg);
+  test::TempDir dir;
+  const std::string weights = dir / "yolov3-tiny.weights";
+  fk_darknet* reference = fk_darknet_load(cfg.c_str(), nullptr);
+  fk_darknet_randomize(reference, kSeed);
+  ASSERT_EQ(fk_darknet_save_weights(reference, weights.c_str()), 0);
+  fk_darknet_free(reference);
+  auto loaded = darknet::load_darknet(cfg, weights, "auto", 224, 224);
+  EXPECT_GE(expect_same_outputs(loaded.net, torch::rand({1, 3, 224, 224})), 2);
+}
+
+TEST(InferencePrepare, YoloFastestMatches) {
+  const auto dir = test::shared_dir() / "models" / "yolo-fastest-1.1";
+  FACEKIT_REQUIRE_PATH(dir / "yolo-fastest-1.1.weights");
+  auto loaded =
+      darknet::load_darknet((dir / "yolo-fastest-1.1.cfg").string(), (dir / "yolo-fastest-1.1.weights").string());
+  const auto& def = loaded.net->def();
+  EXPECT_GE(expect_same_outputs(loaded.net, torch::rand({1, 3, def.height, def.width})), 2);
+}
+
+// The shipped face detector on a WIDER image: the same faces, scores and boxes.
+TEST(InferencePrepare, ShippedDetectorDecodesTheSameBoxes) {
+  const auto image = test::shared_dir() / "data/wider-val-dev/images/4_Dancing_Dancing_4_228.jpg";
+  FACEKIT_REQUIRE_PATH(image);
+  const auto model = kSourceDir / "models/pretrained/yolo-fastest-1.1-face";
+  auto loaded = darknet::load_darknet(model.string() + ".cfg", model.string() + ".weights");
+  const auto& def = loaded.net->def();
+  LetterboxGeometry geometry;
+  PlanarImage planar = fit_to_input(to_planar_rgb(cv::imread(image.string())), def.width, def.height, def.letterbox,
+                                    &geometry);
+  const auto input = torch::from_blob(planar.data.data(), {1, 3, def.height, def.width});
+  darknet::InferenceNet prepared(loaded.net);
+  torch::NoGradGuard no_grad;
+  const auto expected = darknet::decode_detections(def, loaded.net->forward_all(input), geometry, 0.25f, 0.45f);
+  const auto actual = darknet::decode_detections(def, prepared.forward_all(input), geometry, 0.25f, 0.45f);
+  ASSERT_GT(expected.size(), 0u);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) {
+    EXPECT_EQ(actual[i].class_id, expected[i].class_id);
+    EXPECT_NEAR(actual[i].score, expected[i].score, 1e-4);
+    EXPECT_GT(darknet::box_iou(actual[i], expected[i]), 0.9999);
+  }
+}
+
+// Random BN statistics (so folding changes every weight), batch 1 and a batch of faces.
+TEST(InferencePrepare, ClassifierMatches) {
+  AgeGenderConfig config;
+  config.width_mult = 0.25;
+  config.crop.size = 96;
+  config.aux_head = false;
+  auto net = make_age_gender_net(config).net;
+  torch::manual_seed(kSeed);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& b : net->named_buffers()) {
+      if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.2, 0.2);
+      if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.1, 1);
+    }
+  }
+  torch::NoGradGuard no_grad;
+  const auto probe = torch::randn({1, 3, 96, 96});
+  const auto before = net->forward(probe).gender_logits;
+  auto prepared = prepare_for_inference(net, config);
+  EXPECT_TRUE(torch::equal(net->forward(probe).gender_logits, before));  // the original is untouched
+  for (const int64_t batch : {1, 8}) {
+    const auto input = torch::randn({batch, 3, 96, 96});
+    const auto expected = net->forward(input), actual = prepared->forward(input);
+    EXPECT_LE(relative_max_diff(actual.gender_logits, expected.gender_logits), kTolerance) << "batch " << batch;
+    EXPECT_LE(relative_max_diff(actual.age_logits, expected.age_logits), kTolerance) << "batch " << batch;
+  }
+}
+
+TEST(InferencePrepare, ShippedClassifierMatches) {
+  const auto path = kSourceDir / "models/pretrained/age_gender.pt";
+  FACEKIT_REQUIRE_PATH(path);
+  auto loaded = load_age_gender_checkpoint(path.string());
+  auto prepared = prepare_for_inference(loaded.net, loaded.config);
+  torch::NoGradGuard no_grad;
+  const auto input = torch::randn({4, 3, loaded.config.crop.size, loaded.config.crop.size});
+  const auto expected = loaded.net->forward(input), actual = prepared->forward(input);
+  EXPECT_LE(relative_max_diff(actual.gender_logits, expected.gender_logits), kTolerance);
+  EXPECT_LE(relative_max_diff(actual.age_logits, expected.age_logits), kTolerance);
+}
+
+}  // namespace
+}  // namespace facekit
