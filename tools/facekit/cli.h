@@ -57,6 +57,7 @@ Command eval_pipeline_command();
 Command train_detector_command();
 Command train_classifier_command();
 Command anchors_command();  // a top-level command, not a group
+Command bench_command();  // a top-level command
 Command infer_command();    // tools/infer: the same as facekit-infer
 
 }  // namespace facekit::cli

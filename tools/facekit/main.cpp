@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
          return dispatch("facekit train", {train_detector_command(), train_classifier_command()}, args);
        }},
       anchors_command(),
+      bench_command(),
       infer_command(),
   };
   return run_guarded("facekit", [&] { return dispatch("facekit", groups, std::vector<std::string>(argv + 1, argv + argc)); });
