@@ -114,7 +114,8 @@ DetectionLoader::~DetectionLoader() {
 void DetectionLoader::start_epoch(int epoch, int skip_batches) {
   if (pending_.valid()) pending_.wait();
   epoch_ = epoch;
-  order_ = epoch_order(samples_.size(), options_.seed, epoch, options_.shuffle, {}, options_.rank, options_.world_size);
+  share_ = epoch_order(samples_.size(), options_.seed, epoch, options_.shuffle, {}, options_.rank,
+                       options_.world_size, options_.rank_slice);
   position_ = static_cast<size_t>(skip_batches) * options_.batch_size;
   prefetch();
 }
@@ -133,7 +134,7 @@ bool DetectionLoader::next(DetectionBatch* batch) {
 }
 
 void DetectionLoader::prefetch() {
-  if (position_ + options_.batch_size > order_.size()) return;  // whole batches only
+  if (position_ + options_.batch_size > share_.indices.size()) return;  // whole batches only
   pending_ = std::async(std::launch::async, [this, first = position_, w = options_.width, h = options_.height] {
     return prepare(first, w, h);
   });
@@ -146,11 +147,11 @@ DetectionBatch DetectionLoader::prepare(size_t first, int width, int height) con
   std::vector<bool> readable(count, false);
   const auto work = [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
-      const DetectionSample& sample = samples_[order_[first + i]];
+      const DetectionSample& sample = samples_[share_.indices[first + i]];
       const cv::Mat bgr = cv::imread(sample.image, cv::IMREAD_COLOR);
       if (bgr.empty()) continue;
       readable[i] = true;
-      auto rng = sample_generator(options_.seed, static_cast<uint64_t>(epoch_), first + i);
+      auto rng = sample_generator(options_.seed, static_cast<uint64_t>(epoch_), share_.positions[first + i]);
       DetectionAugmentOptions o = options_.augment_options;
       if (!options_.augment) o = {0.f, 0.f, 1.f, 1.f, false};
       inputs[i] = augmented_detection_input(bgr, sample.boxes, width, height, o, &rng, &boxes[i]);
@@ -166,7 +167,7 @@ DetectionBatch DetectionLoader::prepare(size_t first, int width, int height) con
   batch.pixels.reserve(count * plane);
   for (size_t i = 0; i < count; ++i) {
     if (!readable[i]) {
-      batch.unreadable.push_back(samples_[order_[first + i]].image);
+      batch.unreadable.push_back(samples_[share_.indices[first + i]].image);
       continue;
     }
     batch.pixels.insert(batch.pixels.end(), inputs[i].begin(), inputs[i].end());

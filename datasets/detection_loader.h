@@ -13,6 +13,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "datasets/epoch_order.h"
 #include "datasets/detection_data.h"
 
 namespace facekit {
@@ -33,6 +34,7 @@ struct DetectionLoaderOptions {
   bool shuffle = true;
   uint64_t seed = 0;
   int rank = 0, world_size = 1;
+  size_t rank_slice = 1;  // consecutive positions per rank in turn (datasets/epoch_order)
   DetectionAugmentOptions augment_options;
 };
 
@@ -57,7 +59,7 @@ class DetectionLoader {
   bool next(DetectionBatch* batch);
   // Multi-scale training: batches prepared from now on have this input size.
   void set_input_size(int width, int height);
-  int batches_per_epoch() const { return static_cast<int>(order_.size()) / options_.batch_size; }
+  int batches_per_epoch() const { return static_cast<int>(share_.indices.size()) / options_.batch_size; }
 
  private:
   DetectionBatch prepare(size_t first, int width, int height) const;
@@ -66,7 +68,7 @@ class DetectionLoader {
   const std::vector<DetectionSample>& samples_;
   DetectionLoaderOptions options_;
   int epoch_ = 0;
-  std::vector<size_t> order_;
+  EpochShare share_;  // this rank's part of the epoch
   size_t position_ = 0;
   std::future<DetectionBatch> pending_;
 };

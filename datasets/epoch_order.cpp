@@ -11,8 +11,8 @@ std::mt19937 sample_generator(uint64_t seed, uint64_t epoch, uint64_t position) 
   return std::mt19937(seq);
 }
 
-std::vector<size_t> epoch_order(size_t n, uint64_t seed, int epoch, bool shuffle, const std::vector<double>& weights,
-                                int rank, int world_size) {
+EpochShare epoch_order(size_t n, uint64_t seed, int epoch, bool shuffle, const std::vector<double>& weights,
+                       int rank, int world_size, size_t slice) {
   std::vector<size_t> all(n);
   std::iota(all.begin(), all.end(), size_t{0});
   auto rng = sample_generator(seed, static_cast<uint64_t>(epoch), ~uint64_t{0});
@@ -22,11 +22,18 @@ std::vector<size_t> epoch_order(size_t n, uint64_t seed, int epoch, bool shuffle
   } else if (shuffle) {
     std::shuffle(all.begin(), all.end(), rng);
   }
-  const size_t world = static_cast<size_t>(world_size);
-  const size_t per_rank = (n + world - 1) / world;
-  for (size_t i = n; i < per_rank * world && n > 0; ++i) all.push_back(all[i % n]);
-  std::vector<size_t> share;
-  for (size_t i = static_cast<size_t>(rank); i < all.size(); i += world) share.push_back(all[i]);
+  const size_t world = static_cast<size_t>(world_size), block = world * std::max<size_t>(1, slice);
+  if (world > 1 && n > 0) {  // every rank gets as many samples: none waits for a batch that never comes
+    for (size_t i = n; i % block != 0; ++i) all.push_back(all[i % n]);
+  }
+  EpochShare share;
+  const size_t first = static_cast<size_t>(rank) * (block / world);
+  for (size_t start = 0; start < all.size(); start += block) {
+    for (size_t p = start + first; p < std::min(all.size(), start + first + block / world); ++p) {
+      share.indices.push_back(all[p]);
+      share.positions.push_back(p);
+    }
+  }
   return share;
 }
 

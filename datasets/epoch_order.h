@@ -11,10 +11,19 @@ namespace facekit {
 
 std::mt19937 sample_generator(uint64_t seed, uint64_t epoch, uint64_t position);
 
-// Indices 0..n-1, shuffled (or drawn with replacement by `weights` when given), padded by repeating
-// the start to a multiple of `world_size`, and this rank's share: positions rank, rank + world, ...
-// (PyTorch's DistributedSampler).
-std::vector<size_t> epoch_order(size_t n, uint64_t seed, int epoch, bool shuffle, const std::vector<double>& weights,
-                                int rank, int world_size);
+// This rank's samples of one epoch: dataset indices, and each one's place in the whole epoch's
+// order (what augmentation draws from, so that the rank a sample lands on does not change it).
+struct EpochShare {
+  std::vector<size_t> indices, positions;
+};
+
+// Indices 0..n-1, shuffled (or drawn with replacement by `weights` when given); with several ranks,
+// padded by repeating the start to a multiple of world_size x slice, and cut into consecutive
+// slices of `slice` positions dealt to the ranks in turn: rank r takes positions
+// [r x slice, (r + 1) x slice) of every block of world_size x slice. slice 1 is PyTorch's
+// DistributedSampler; slice = the per-rank batch makes each global batch the same samples as one
+// process with world_size x slice per batch, rank r holding its r-th micro-batch.
+EpochShare epoch_order(size_t n, uint64_t seed, int epoch, bool shuffle, const std::vector<double>& weights,
+                       int rank, int world_size, size_t slice = 1);
 
 }  // namespace facekit

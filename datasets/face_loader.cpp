@@ -41,15 +41,15 @@ FaceLoader::~FaceLoader() {
 void FaceLoader::start_epoch(int epoch, int skip_batches) {
   if (pending_.valid()) pending_.wait();
   epoch_ = epoch;
-  order_ = epoch_order(samples_.size(), options_.seed, epoch, options_.shuffle, options_.sample_weights, options_.rank,
-                       options_.world_size);
+  share_ = epoch_order(samples_.size(), options_.seed, epoch, options_.shuffle, options_.sample_weights, options_.rank,
+                       options_.world_size, options_.rank_slice);
   position_ = static_cast<size_t>(skip_batches) * options_.batch_size;
   prefetch(position_);
 }
 
 int FaceLoader::batches_per_epoch() const {
   const size_t b = options_.batch_size;
-  return static_cast<int>(options_.drop_last ? order_.size() / b : (order_.size() + b - 1) / b);
+  return static_cast<int>(options_.drop_last ? share_.indices.size() / b : (share_.indices.size() + b - 1) / b);
 }
 
 bool FaceLoader::next(FaceBatch* batch) {
@@ -61,25 +61,25 @@ bool FaceLoader::next(FaceBatch* batch) {
 }
 
 void FaceLoader::prefetch(size_t first) {
-  const size_t remaining = first < order_.size() ? order_.size() - first : 0;
+  const size_t remaining = first < share_.indices.size() ? share_.indices.size() - first : 0;
   if (remaining == 0 || (options_.drop_last && remaining < static_cast<size_t>(options_.batch_size))) return;
   pending_ = std::async(std::launch::async, [this, first] { return prepare(first); });
 }
 
 FaceBatch FaceLoader::prepare(size_t first) const {
-  const size_t count = std::min<size_t>(options_.batch_size, order_.size() - first);
+  const size_t count = std::min<size_t>(options_.batch_size, share_.indices.size() - first);
   const size_t side = options_.crop.size, plane = 3 * side * side;
   std::vector<std::vector<float>> inputs(count);
   std::vector<bool> readable(count, false);
   const auto work = [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
-      const FaceSample& sample = samples_[order_[first + i]];
+      const FaceSample& sample = samples_[share_.indices[first + i]];
       const cv::Mat bgr = cv::imread(sample.image, cv::IMREAD_COLOR);
       if (bgr.empty()) continue;
       readable[i] = true;
       inputs[i].reserve(plane);
       if (options_.augment) {
-        auto rng = sample_generator(options_.seed, static_cast<uint64_t>(epoch_), first + i);
+        auto rng = sample_generator(options_.seed, static_cast<uint64_t>(epoch_), share_.positions[first + i]);
         append_normalised_chw(augmented_face_crop(bgr, face_box(bgr, sample), options_.crop, options_.augment_options, &rng),
                               options_.normalisation, &inputs[i]);
       } else {
@@ -95,7 +95,7 @@ FaceBatch FaceLoader::prepare(size_t first) const {
   FaceBatch batch;
   batch.pixels.reserve(count * plane);
   for (size_t i = 0; i < count; ++i) {
-    const FaceSample& sample = samples_[order_[first + i]];
+    const FaceSample& sample = samples_[share_.indices[first + i]];
     if (!readable[i]) {
       batch.unreadable.push_back(sample.image);
       continue;

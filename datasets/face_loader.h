@@ -11,6 +11,7 @@
 #include <future>
 #include <vector>
 
+#include "datasets/epoch_order.h"
 #include "datasets/face_augment.h"
 #include "datasets/formats/face_labels.h"
 #include "datasets/preprocess.h"
@@ -25,7 +26,8 @@ struct FaceLoaderOptions {
   bool drop_last = false;
   uint64_t seed = 0;
   std::vector<double> sample_weights;  // non-empty: draw the epoch with replacement by weight
-  int rank = 0, world_size = 1;        // this process takes positions rank, rank + world, ...
+  int rank = 0, world_size = 1;
+  size_t rank_slice = 1;               // consecutive positions per rank in turn (datasets/epoch_order)
   FaceCropOptions crop;
   Normalisation normalisation;
   FaceAugmentOptions augment_options;
@@ -52,7 +54,7 @@ class FaceLoader {
   // The next batch of this epoch; false when the epoch is done.
   bool next(FaceBatch* batch);
   int batches_per_epoch() const;
-  int samples_per_epoch() const { return static_cast<int>(order_.size()); }
+  int samples_per_epoch() const { return static_cast<int>(share_.indices.size()); }
 
  private:
   FaceBatch prepare(size_t first) const;
@@ -61,7 +63,7 @@ class FaceLoader {
   const std::vector<FaceSample>& samples_;
   FaceLoaderOptions options_;
   int epoch_ = 0;
-  std::vector<size_t> order_;  // this rank's share of the epoch
+  EpochShare share_;  // this rank's part of the epoch
   size_t position_ = 0;
   std::future<FaceBatch> pending_;
 };

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <sstream>
 
 #include "convert/torchvision_import.h"
 #include "datasets/face_loader.h"
@@ -25,7 +27,7 @@ const std::vector<std::string> kColumns = {"train_loss", "train_gender_loss", "t
 // Where training stands: what --resume restores besides the weights.
 struct TrainState {
   int epoch = 0;           // the epoch in progress
-  int batch_in_epoch = 0;  // batches of it already done
+  int batch_in_epoch = 0;  // steps of it already done (global batches: the same for any world size)
   int step = 0;            // optimiser steps in total
   double best_score = -1;
   double loss_sum = 0, gender_loss_sum = 0, age_loss_sum = 0;  // this epoch so far
@@ -163,28 +165,66 @@ void set_backbone_frozen(AgeGenderNet& net, bool frozen) {
   for (auto& p : net->backbone_parameters()) p.requires_grad_(!frozen);
 }
 
+// How a step's global batch is cut: into `subdivisions` micro-batches, `per_rank` on each rank.
+struct BatchSplit {
+  int micro_batch = 0, subdivisions = 1, per_rank = 1;
+};
+
+BatchSplit split_batch(const ClassifierTrainOptions& o, int world_size) {
+  BatchSplit split;
+  split.subdivisions = std::max(o.subdivisions, world_size);
+  if (split.subdivisions % world_size != 0 || o.batch_size % split.subdivisions != 0) {
+    throw std::invalid_argument("train classifier: batch " + std::to_string(o.batch_size) + " must be a multiple of subdivisions " +
+                                std::to_string(split.subdivisions) + ", itself a multiple of the world size " +
+                                std::to_string(world_size));
+  }
+  split.micro_batch = o.batch_size / split.subdivisions;
+  split.per_rank = split.subdivisions / world_size;
+  return split;
+}
+
+// One step's sums over every micro-batch of every rank: loss x faces, gender x faces, age x faces, faces.
+struct StepSums {
+  double loss = 0, gender = 0, age = 0, faces = 0;
+};
+
+StepSums sum_over_ranks(const StepSums& local, DataParallel& parallel) {
+  auto values = torch::tensor({local.loss, local.gender, local.age, local.faces}, torch::kDouble);
+  parallel.sum(values);
+  return {values[0].item<double>(), values[1].item<double>(), values[2].item<double>(), values[3].item<double>()};
+}
+
 }  // namespace
 
 ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceDataset& val_set,
                                        const ClassifierTrainOptions& o) {
   if (train_set.samples.empty()) throw std::invalid_argument("train classifier: the training set is empty");
+  DataParallel parallel(o.distributed);
+  const bool main_rank = parallel.is_main();
+  const BatchSplit split = split_batch(o, parallel.world_size());
   const fs::path run(o.run_dir), weights = run / "weights";
   const std::string last = (weights / "last.pt").string(), best = (weights / "best.pt").string();
   const std::string state_path = (run / "state.pt").string();
-  fs::create_directories(weights);
+  if (main_rank) fs::create_directories(weights);
   torch::manual_seed(o.seed);
 
-  LoadedAgeGenderNet loaded = o.resume ? load_age_gender_checkpoint(last) : initial_age_gender_net(o.init, o.model, std::cout);
+  std::ostringstream quiet;  // what only rank 0 reports
+  LoadedAgeGenderNet loaded = o.resume ? load_age_gender_checkpoint(last)
+                                       : initial_age_gender_net(o.init, o.model, main_rank ? std::cout : quiet);
   AgeGenderNet net = loaded.net;
   const AgeGenderConfig config = loaded.config;
   net->to(o.device);
+  parallel.broadcast(*net);  // every rank starts from rank 0's weights
 
   FaceLoaderOptions lo;
-  lo.batch_size = o.batch_size;
+  lo.batch_size = split.micro_batch;
   lo.threads = o.loader_threads;
   lo.augment = o.augment;
   lo.drop_last = true;
   lo.seed = o.seed;
+  lo.rank = parallel.rank();
+  lo.world_size = parallel.world_size();
+  lo.rank_slice = static_cast<size_t>(split.micro_batch * split.per_rank);
   lo.crop = config.crop;
   lo.normalisation = config.normalisation;
   const auto age_weight_values = interval_weights(train_set, config.intervals.size());
@@ -196,18 +236,30 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
   const torch::Tensor age_weight = o.balance == "weights" ? torch::tensor(age_weight_values, torch::kFloat).to(o.device) : torch::Tensor();
   FaceLoader loader(train_set.samples, lo);
   loader.start_epoch(0);
-  const int steps_per_epoch = loader.batches_per_epoch();
+  const int steps_per_epoch = loader.batches_per_epoch() / split.per_rank;
   if (steps_per_epoch == 0) throw std::invalid_argument("train classifier: fewer training faces than one batch");
   const LrSchedule schedule = make_schedule(o, steps_per_epoch);
 
   auto optimizer = make_optimizer(net, o);
   TrainState state;
-  RunLog log(run.string(), kColumns);
+  std::optional<RunLog> log;
+  if (main_rank) log.emplace(run.string(), kColumns);
   if (o.resume) {
     state = load_state(state_path, *optimizer);
-    log.restore(state.epoch);
-    std::cout << "resuming " << run.string() << " at epoch " << state.epoch + 1 << ", step " << state.step << "\n";
+    if (log) log->restore(state.epoch);
+    if (main_rank) std::cout << "resuming " << run.string() << " at epoch " << state.epoch + 1 << ", step " << state.step << "\n";
   }
+  if (parallel.active() && main_rank) {
+    std::cout << "data-parallel: " << parallel.world_size() << " ranks, global batch " << o.batch_size << " = "
+              << split.subdivisions << " micro-batches of " << split.micro_batch << ", " << split.per_rank << " per rank\n";
+  }
+  const auto save_checkpoint = [&](const std::string& path) {
+    parallel.average_buffers(*net);  // every rank's BN running statistics, so all ranks call this
+    if (main_rank) save_age_gender_checkpoint(path, net, config);
+  };
+  const auto save_training_state = [&](const TrainState& s) {
+    if (main_rank) save_state(state_path, s, *optimizer);
+  };
   ClassifierTrainResult result;
   const int total_steps = o.max_steps > 0 ? std::min(o.max_steps, o.epochs * steps_per_epoch) : o.epochs * steps_per_epoch;
   Progress progress(total_steps, state.step);
@@ -217,19 +269,30 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
     set_backbone_frozen(net, frozen);
     net->train();
     if (frozen) net->backbone_eval();  // frozen BN statistics too
-    loader.start_epoch(state.epoch, state.batch_in_epoch);
-    FaceBatch batch;
-    while (state.step < total_steps && loader.next(&batch)) {
-      result.skipped_images += static_cast<int>(batch.unreadable.size());
-      for (const auto& image : batch.unreadable) std::cerr << "\nwarning: " << image << ": cannot decode, skipped\n";
-      if (batch.size() == 0) continue;
+    loader.start_epoch(state.epoch, state.batch_in_epoch * split.per_rank);
+    while (state.step < total_steps && state.batch_in_epoch < steps_per_epoch) {
       const double lr = schedule.at(state.step);
       for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
-      const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, config.crop.size, config.crop.size}).to(o.device);
-      const Losses losses = compute_losses(net->forward(input), targets_of(batch, o.device), o, age_weight);
-      const double loss = losses.total.item<double>();
+      optimizer->zero_grad();
+      StepSums local;
+      for (int m = 0; m < split.per_rank; ++m) {
+        FaceBatch batch;
+        if (!loader.next(&batch)) throw std::logic_error("train classifier: the loader ended inside a step");
+        result.skipped_images += static_cast<int>(batch.unreadable.size());
+        for (const auto& image : batch.unreadable) std::cerr << "\nwarning: " << image << ": cannot decode, skipped\n";
+        if (batch.size() == 0) continue;
+        const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, config.crop.size, config.crop.size}).to(o.device);
+        const Losses losses = compute_losses(net->forward(input), targets_of(batch, o.device), o, age_weight);
+        (losses.total / split.per_rank).backward();  // this rank's mean over its micro-batches
+        local.loss += losses.total.item<double>() * batch.size();
+        local.gender += losses.gender.item<double>() * batch.size();
+        local.age += losses.age.item<double>() * batch.size();
+        local.faces += batch.size();
+      }
+      const StepSums step = sum_over_ranks(local, parallel);  // NaN on any rank: NaN on all, all skip
       ++state.batch_in_epoch;
       ++state.step;
+      const double faces = std::max(1.0, step.faces), loss = step.loss / faces;
       if (!std::isfinite(loss)) {
         std::cerr << "\nwarning: step " << state.step << ": loss is " << loss << ", step skipped\n";
         if (++bad_in_a_row >= kMaxBadStepsInARow) {
@@ -239,50 +302,56 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
         continue;
       }
       bad_in_a_row = 0;
-      optimizer->zero_grad();
-      losses.total.backward();
+      parallel.average_gradients(net->parameters());
       optimizer->step();
-      state.loss_sum += loss * batch.size();
-      state.gender_loss_sum += losses.gender.item<double>() * batch.size();
-      state.age_loss_sum += losses.age.item<double>() * batch.size();
-      state.loss_count += batch.size();
-      progress.step(state.step - 1, batch.size(),
-                    {{"loss", loss}, {"gender", losses.gender.item<double>()}, {"age", losses.age.item<double>()}, {"lr", lr}},
-                    "epoch " + std::to_string(state.epoch + 1) + "/" + std::to_string(o.epochs));
+      state.loss_sum += step.loss;
+      state.gender_loss_sum += step.gender;
+      state.age_loss_sum += step.age;
+      state.loss_count += static_cast<int>(step.faces);
+      if (main_rank) {
+        progress.step(state.step - 1, static_cast<int>(step.faces),
+                      {{"loss", loss}, {"gender", step.gender / faces}, {"age", step.age / faces}, {"lr", lr}},
+                      "epoch " + std::to_string(state.epoch + 1) + "/" + std::to_string(o.epochs));
+      }
       if (o.save_every > 0 && state.step % o.save_every == 0) {
-        save_age_gender_checkpoint(last, net, config);
-        save_state(state_path, state, *optimizer);
+        save_checkpoint(last);
+        save_training_state(state);
       }
     }
-    progress.finish_line();
-    const bool epoch_complete = state.batch_in_epoch >= steps_per_epoch;
-    if (!epoch_complete) break;  // --max-steps stopped inside the epoch
+    if (main_rank) progress.finish_line();
+    if (state.batch_in_epoch < steps_per_epoch) break;  // --max-steps stopped inside the epoch
 
+    // Every rank validates (the same faces, the same result): no rank idles into the timeout.
+    parallel.average_buffers(*net);
     const auto report = eval::classify_and_score(net, config, val_set, o.batch_size, o.loader_threads, o.device);
     const double score = (report.gender_acc + report.age_exact) / 2;
     const double n = std::max(1, state.loss_count);
-    log.add(state.epoch + 1, {{"train_loss", state.loss_sum / n}, {"train_gender_loss", state.gender_loss_sum / n},
-                              {"train_age_loss", state.age_loss_sum / n}, {"val_gender_acc", report.gender_acc},
-                              {"val_age_acc", report.age_exact}, {"val_age_1off_acc", report.age_1off},
-                              {"val_age_mae", report.age_mae}, {"lr", schedule.at(state.step)}});
-    std::cout << "epoch " << state.epoch + 1 << ": train loss " << state.loss_sum / n << ", val gender " << report.gender_acc
-              << ", age exact " << report.age_exact << ", 1-off " << report.age_1off << ", MAE " << report.age_mae << "\n";
+    if (log) {
+      log->add(state.epoch + 1, {{"train_loss", state.loss_sum / n}, {"train_gender_loss", state.gender_loss_sum / n},
+                                 {"train_age_loss", state.age_loss_sum / n}, {"val_gender_acc", report.gender_acc},
+                                 {"val_age_acc", report.age_exact}, {"val_age_1off_acc", report.age_1off},
+                                 {"val_age_mae", report.age_mae}, {"lr", schedule.at(state.step)}});
+    }
+    if (main_rank) {
+      std::cout << "epoch " << state.epoch + 1 << ": train loss " << state.loss_sum / n << ", val gender " << report.gender_acc
+                << ", age exact " << report.age_exact << ", 1-off " << report.age_1off << ", MAE " << report.age_mae << "\n";
+    }
     result.last_train_loss = state.loss_sum / n;
-    save_age_gender_checkpoint(last, net, config);
+    save_checkpoint(last);
     if (score > state.best_score) {
       state.best_score = score;
-      save_age_gender_checkpoint(best, net, config);
+      save_checkpoint(best);
     }
     state.batch_in_epoch = 0;
     state.loss_sum = state.gender_loss_sum = state.age_loss_sum = 0;
     state.loss_count = 0;
     TrainState next = state;
     ++next.epoch;
-    save_state(state_path, next, *optimizer);
+    save_training_state(next);
   }
   if (state.batch_in_epoch > 0) {  // stopped mid-epoch: keep where we are for --resume
-    save_age_gender_checkpoint(last, net, config);
-    save_state(state_path, state, *optimizer);
+    save_checkpoint(last);
+    save_training_state(state);
   }
   result.epochs_done = state.epoch;
   result.steps_done = state.step;

@@ -17,6 +17,7 @@
 
 #include "datasets/formats/face_labels.h"
 #include "models/classifier/age_gender_net.h"
+#include "train/distributed.h"
 #include "train/lr_schedule.h"
 
 namespace facekit::train {
@@ -26,7 +27,10 @@ struct ClassifierTrainOptions {
   std::string init;              // AgeGenderNet checkpoint or torchvision state dict; empty: random
   AgeGenderConfig model;         // used when `init` does not carry one
   int epochs = 30;
-  int batch_size = 64;
+  int batch_size = 64;            // the global batch: over all micro-batches and ranks
+  // Micro-batches per step (gradients accumulated, as Darknet's `subdivisions`); at least the world
+  // size, and a multiple of it: each rank takes subdivisions / world_size of them.
+  int subdivisions = 1;
   int loader_threads = 2;
   std::string optimizer = "sgd"; // sgd (momentum, Nesterov) or adamw
   double lr = 0.01, momentum = 0.9, weight_decay = 5e-4;
@@ -43,6 +47,7 @@ struct ClassifierTrainOptions {
   int save_every = 200;          // steps between mid-epoch state saves
   int max_steps = 0;             // stop after this many steps in total (0: all epochs)
   torch::Device device = torch::kCPU;
+  DistributedOptions distributed;  // world_size 1: one process
 };
 
 struct ClassifierTrainResult {

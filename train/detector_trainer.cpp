@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <sstream>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -195,6 +197,10 @@ void warn_unimplemented_loss_keys(const darknet::CfgFile& cfg) {
 
 DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   torch::manual_seed(o.seed);
+  DataParallel parallel(o.distributed);
+  const bool main_rank = parallel.is_main();
+  std::ostringstream quiet;  // what only rank 0 reports
+  std::ostream& report = main_rank ? std::cout : quiet;
   const DataFile data = read_data_file(o.data);
   const darknet::CfgFile cfg = darknet::parse_cfg_file(o.cfg);
   warn_unimplemented_loss_keys(cfg);
@@ -205,8 +211,14 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   if (o.max_batches > 0) config.max_batches = o.max_batches;
   if (config.max_batches <= 0) throw std::runtime_error(o.cfg + ": max_batches must be set (cfg or --max-batches)");
   if (config.batch % config.subdivisions != 0) throw std::runtime_error("batch must be a multiple of subdivisions");
+  const int world = parallel.world_size();
+  if (config.subdivisions % world != 0) {
+    throw std::runtime_error("subdivisions " + std::to_string(config.subdivisions) + " must be a multiple of the world size " +
+                             std::to_string(world) + " (each rank takes the same number of micro-batches)");
+  }
+  const int per_rank = config.subdivisions / world;  // micro-batches of each batch on this rank
   const fs::path backup = o.backup.empty() ? fs::path(data.backup) : fs::path(o.backup);
-  fs::create_directories(backup);
+  if (main_rank) fs::create_directories(backup);
   const std::string name = stem(o.cfg);
   const std::string last = (backup / (name + "_last.weights")).string(), state_path = (backup / (name + "_state.pt")).string();
 
@@ -222,19 +234,21 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   if (!o.resume && !o.weights.empty()) {
     const std::string start_cfg = o.weights_cfg.empty() ? fs::path(o.weights).replace_extension(".cfg").string() : o.weights_cfg;
     const auto start = darknet::load_darknet(start_cfg, o.weights);
-    load_matching(start.net, model.net, std::cout);
+    load_matching(start.net, model.net, report);
     model.header = start.header;
   }
-  freeze_layers(model.net, o.freeze, std::cout);
+  freeze_layers(model.net, o.freeze, report);
   model.net->to(o.device);
+  parallel.broadcast(*model.net);  // every rank starts from rank 0's weights
   model.net->train();
 
   const ClassIndexMap class_map = data.class_map.empty() ? ClassIndexMap() : read_class_index_map(data.class_map);
   const auto train_samples = read_detection_list(data.train, class_map);
   const auto valid_samples = data.valid.empty() ? std::vector<DetectionSample>() : read_detection_list(data.valid, class_map);
-  std::cout << "training on " << train_samples.size() << " images, validating on " << valid_samples.size() << "; batch "
+  report << "training on " << train_samples.size() << " images, validating on " << valid_samples.size() << "; batch "
             << config.batch << " = " << config.subdivisions << " x " << config.mini_batch() << ", " << config.max_batches
             << " iterations\n";
+  if (parallel.active()) report << "data-parallel: " << world << " ranks, " << per_rank << " micro-batches each per iteration\n";
 
   DetectionLoaderOptions lo;
   lo.batch_size = config.mini_batch();
@@ -242,6 +256,9 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   lo.height = def.height;
   lo.threads = o.loader_threads;
   lo.seed = o.seed;
+  lo.rank = parallel.rank();
+  lo.world_size = world;
+  lo.rank_slice = static_cast<size_t>(config.batch / world);
   lo.augment_options = {head.jitter, config.hue, config.saturation, config.exposure, true};
   DetectionLoader loader(train_samples, lo);
   loader.start_epoch(0);
@@ -251,13 +268,14 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   auto optimizer = make_sgd(model.net, config);
   const LrSchedule schedule = config.schedule();
   TrainState state;
-  RunLog log(backup.string(), kColumns, "iteration");
+  std::optional<RunLog> log;
+  if (main_rank) log.emplace(backup.string(), kColumns, "iteration");
   if (o.resume) {
     state = load_state(state_path, *optimizer);
-    log.restore(state.iteration);
-    std::cout << "resuming at iteration " << state.iteration << "\n";
+    if (log) log->restore(state.iteration);
+    report << "resuming at iteration " << state.iteration << "\n";
   }
-  const long long mini_done = static_cast<long long>(state.iteration) * config.subdivisions;
+  const long long mini_done = static_cast<long long>(state.iteration) * per_rank;
   int epoch = static_cast<int>(mini_done / per_epoch);
   loader.start_epoch(epoch, static_cast<int>(mini_done % per_epoch));
 
@@ -278,7 +296,7 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
     for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
     optimizer->zero_grad();
     double loss = 0;
-    for (int s = 0; s < config.subdivisions; ++s) {
+    for (int s = 0; s < per_rank; ++s) {
       DetectionBatch batch;
       while (!loader.next(&batch)) loader.start_epoch(++epoch);
       for (const auto& bad : batch.unreadable) std::cerr << "\nwarning: " << bad << ": cannot decode, skipped\n";
@@ -286,9 +304,14 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
       const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, batch.height, batch.width}).to(o.device);
       const long long seen = static_cast<long long>(state.iteration) * config.batch;
       const auto total = detection_loss(def, model.net->forward_all(input), truths_of(batch), batch.width, batch.height, seen);
-      (total / config.batch).backward();  // Darknet divides the summed update by the batch
+      // Darknet divides the summed update by the batch: here this rank's share of it, which the
+      // average over the ranks turns into the whole batch's.
+      (total / (config.batch / world)).backward();
       loss += total.item<double>() / config.batch;
     }
+    auto summed = torch::tensor({loss}, torch::kDouble);
+    parallel.sum(summed);  // the whole batch's loss; NaN on any rank is NaN on all, and all skip
+    loss = summed.item<double>();
     ++state.iteration;
     if (!std::isfinite(loss)) {
       std::cerr << "\nwarning: iteration " << state.iteration << ": loss is " << loss << ", update skipped\n";
@@ -298,35 +321,40 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
       continue;
     }
     bad_in_a_row = 0;
+    parallel.average_gradients(model.net->parameters());
     optimizer->step();
     if (result.iterations == 0) result.first_loss = loss;
     ++result.iterations;
     result.last_loss = loss;
     loss_sum += loss, ++loss_count;
-    progress.step(state.iteration - 1, config.batch, {{"loss", loss}, {"lr", lr}, {"size", double(width)}}, name);
+    if (main_rank) progress.step(state.iteration - 1, config.batch, {{"loss", loss}, {"lr", lr}, {"size", double(width)}}, name);
     const bool end = state.iteration == config.max_batches;
     const bool validate_now = !valid_samples.empty() && (end || (o.validate_every > 0 && state.iteration % o.validate_every == 0));
     if (validate_now || end || state.iteration % o.save_every == 0) {
       const long long seen = static_cast<long long>(state.iteration) * config.batch;
       double ap50 = NAN;
+      parallel.average_buffers(*model.net);  // BN running statistics of every rank, before they are used or saved
       if (validate_now) {
-        progress.finish_line();
-        ap50 = validate(model.net, valid_samples, o.device);
-        std::cout << "iteration " << state.iteration << ": validation AP@0.5 " << ap50 << "\n";
+        if (main_rank) progress.finish_line();
+        ap50 = validate(model.net, valid_samples, o.device);  // on every rank: none idles into the timeout
+        report << "iteration " << state.iteration << ": validation AP@0.5 " << ap50 << "\n";
         if (ap50 > state.best_ap50) {
           state.best_ap50 = ap50;
-          save_weights(model, seen, (backup / (name + "_best.weights")).string());
+          if (main_rank) save_weights(model, seen, (backup / (name + "_best.weights")).string());
         }
       }
-      save_weights(model, seen, last);
-      save_state(state_path, state, *optimizer);
-      log.add(state.iteration, {{"train_loss", loss_sum / std::max(1, loss_count)}, {"val_ap50", ap50}, {"lr", lr}});
+      if (main_rank) {
+        save_weights(model, seen, last);
+        save_state(state_path, state, *optimizer);
+        log->add(state.iteration, {{"train_loss", loss_sum / std::max(1, loss_count)}, {"val_ap50", ap50}, {"lr", lr}});
+      }
       loss_sum = 0, loss_count = 0;
     }
   }
-  progress.finish_line();
+  if (main_rank) progress.finish_line();
   result.final_weights = (backup / (name + "_final.weights")).string();
-  save_weights(model, static_cast<long long>(state.iteration) * config.batch, result.final_weights);
+  parallel.average_buffers(*model.net);
+  if (main_rank) save_weights(model, static_cast<long long>(state.iteration) * config.batch, result.final_weights);
   result.best_ap50 = state.best_ap50;
   return result;
 }

@@ -17,6 +17,8 @@
 
 #include <torch/torch.h>
 
+#include "train/distributed.h"
+
 namespace facekit::train {
 
 struct DetectorTrainOptions {
@@ -32,6 +34,9 @@ struct DetectorTrainOptions {
   int validate_every = 0;   // iterations (0: at the end only)
   int save_every = 50;
   torch::Device device = torch::kCPU;
+  // Several processes (train/distributed.h): each rank takes subdivisions / world_size of every
+  // batch's micro-batches, so the cfg's batch stays the global batch.
+  DistributedOptions distributed;
 };
 
 struct DetectorTrainResult {

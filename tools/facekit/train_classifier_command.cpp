@@ -3,6 +3,7 @@
 
 #include "datasets/formats/face_labels.h"
 #include "tools/facekit/cli.h"
+#include "tools/facekit/distributed_options.h"
 #include "train/classifier_trainer.h"
 
 namespace facekit::cli {
@@ -30,7 +31,9 @@ int run_train_classifier(const std::vector<std::string>& args) {
       ("age-intervals", po::value<std::string>()->default_value(""), "e.g. '(0, 2) (4, 6) ...' (default: Adience's 8)")
       ("age-regression", po::bool_switch(), "add the 0..100 years head (MAE from its expectation)")
       ("epochs", po::value<int>()->default_value(30), "epochs")
-      ("batch", po::value<int>()->default_value(64), "batch size")
+      ("batch", po::value<int>()->default_value(64), "batch size (global: over every micro-batch and rank)")
+      ("subdivisions", po::value<int>()->default_value(1), "micro-batches per step, gradients accumulated (at least the world size)")
+      ("dropout", po::value<double>()->default_value(0.5), "dropout before the heads")
       ("optimizer", po::value<std::string>()->default_value("sgd"), "sgd or adamw")
       ("lr", po::value<double>()->default_value(0.01), "peak learning rate")
       ("momentum", po::value<double>()->default_value(0.9), "SGD momentum (Nesterov)")
@@ -46,6 +49,7 @@ int run_train_classifier(const std::vector<std::string>& args) {
       ("max-steps", po::value<int>()->default_value(0), "stop after this many steps (0: all epochs)")
       ("seed", po::value<uint64_t>()->default_value(1), "seed of everything random");
   add_runtime_options(&options);
+  add_distributed_options(&options);
   const std::string usage =
       "usage: facekit train classifier --train FORMAT:PATH [--train-split F] --val FORMAT:PATH [--val-split F]\n"
       "                                --run DIR [--init M] [--resume] [options]";
@@ -64,6 +68,9 @@ int run_train_classifier(const std::vector<std::string>& args) {
   o.model.aux_head = aux_head_fits(o.model.crop.size);  // Inception-v3's aux head needs 299 px
   o.epochs = vm["epochs"].as<int>();
   o.batch_size = vm["batch"].as<int>();
+  o.subdivisions = vm["subdivisions"].as<int>();
+  o.model.dropout = vm["dropout"].as<double>();
+  o.distributed = read_distributed_options(vm);
   o.optimizer = vm["optimizer"].as<std::string>();
   o.lr = vm["lr"].as<double>();
   o.momentum = vm["momentum"].as<double>();
@@ -78,7 +85,7 @@ int run_train_classifier(const std::vector<std::string>& args) {
   o.save_every = vm["save-every"].as<int>();
   o.max_steps = vm["max-steps"].as<int>();
   o.seed = vm["seed"].as<uint64_t>();
-  if (o.epochs <= 0 || o.batch_size <= 0) throw UsageError("--epochs and --batch must be positive");
+  if (o.epochs <= 0 || o.batch_size <= 0 || o.subdivisions <= 0) throw UsageError("--epochs, --batch and --subdivisions must be positive");
 
   const FaceDataset train_set = read_face_dataset(vm["train"].as<std::string>(), vm["train-split"].as<std::string>(), "", o.model.intervals);
   const FaceDataset val_set = read_face_dataset(vm["val"].as<std::string>(), vm["val-split"].as<std::string>(), "", o.model.intervals);

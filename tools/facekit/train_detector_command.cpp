@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "tools/facekit/cli.h"
+#include "tools/facekit/distributed_options.h"
 #include "train/detector_trainer.h"
 
 namespace facekit::cli {
@@ -27,6 +28,7 @@ int run_train_detector(const std::vector<std::string>& args) {
       ("resume", po::bool_switch(), "continue from the backup folder's _last.weights and _state.pt")
       ("seed", po::value<uint64_t>()->default_value(1), "seed of everything random");
   add_runtime_options(&options);
+  add_distributed_options(&options);
   const std::string usage =
       "usage: facekit train detector --cfg face.cfg --weights START.weights --data face.data [--backup DIR]\n"
       "                              [--max-batches N] [--resume] [--seed S] [--threads T] [--device cpu|cuda]";
@@ -50,6 +52,7 @@ int run_train_detector(const std::vector<std::string>& args) {
   o.loader_threads = vm["loader-threads"].as<int>();
   o.resume = vm["resume"].as<bool>();
   o.seed = vm["seed"].as<uint64_t>();
+  o.distributed = read_distributed_options(vm);
   if (o.save_every <= 0) throw UsageError("--save-every must be positive");
   const auto result = train::train_detector(o);
   std::cout << "done: " << result.iterations << " iterations, loss " << result.first_loss << " -> " << result.last_loss;
