@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
-# The main job, for now: builds facekit and runs the Yolo-Fastest 1.1 COCO detector on the
-# demo photos with facekit (LibTorch) and with libdarknet, dumping the tensors for comparison.
-# The face pipeline (detector + gender/age) replaces this as the trainers land.
+# The main job: builds facekit and runs facekit-infer with the shipped models
+# (models/pretrained: the Yolo-Fastest face detector and the gender/age classifier) on real photos:
+# ../shared/data/seed-demo, or the image, folder or video given as the first argument.
+#   bash tools/demo.sh [PHOTOS] [OUTPUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/build.sh
-models=../shared/models/yolo-fastest-1.1
 photos=${1:-../shared/data/seed-demo}
-out=runs/demo
+out=${2:-runs/demo}
+if [ ! -e "$photos" ]; then
+  echo "demo: $photos does not exist; give a photo, a folder or a video: bash tools/demo.sh PATH" >&2
+  exit 1
+fi
 mkdir -p "$out"
-for photo in "$photos"/*.jpg; do
-  name=$(basename "$photo" .jpg)
-  echo "== $photo"
-  build/tools/facekit darknet forward --cfg $models/yolo-fastest-1.1.cfg --weights $models/yolo-fastest-1.1.weights \
-    --names $models/coco.names --image "$photo" --dump "$out/$name" 2>/dev/null
-done
-echo "tensors (input.npy, yolo_<i>.npy, yolo_<i>_out.npy) are in $out/<photo>/"
-echo "compare with libdarknet: add --backend darknet --dialect pjreddie to the command above"
+# OpenMP threads sleep instead of spinning when they wait: on a busy machine spinning made LibTorch many times slower.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+build/tools/facekit-infer --input "$photos" --output "$out" --json "$out/faces.jsonl"

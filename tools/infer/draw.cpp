@@ -65,8 +65,9 @@ std::vector<cv::Rect> place_labels(const std::vector<Box>& faces, const std::vec
 }
 
 LabelStyle label_style(cv::Size image) {
-  // 0.5 (about 12 px text) up to 640 px, growing with the shorter side beyond.
-  const double scale = std::max(0.5, std::min(image.width, image.height) / 1280.0);
+  // 0.5 (about 12 px text) up to a 500 px shorter side, growing with it beyond: a label stays
+  // about 2.5 % of the picture's height, legible when a large photo is viewed scaled down.
+  const double scale = std::max(0.5, std::min(image.width, image.height) / 1000.0);
   return {scale, std::max(1, static_cast<int>(std::lround(scale * 2))), std::max(3, static_cast<int>(scale * 6))};
 }
 
