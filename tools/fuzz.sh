@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DFACEKIT_FUZZ=ON -DFACEKIT_SANITIZE=address,undefined -DFACEKIT_BUILD_TESTS=OFF -DFACEKIT_BUILD_BENCHMARKS=OFF >/dev/null
-targets=(cfg weights wider npy darknet_labels voc coco)
+targets=(cfg weights wider npy darknet_labels voc coco utkface face_csv adience wider_demographics)
 cmake --build build-fuzz -j 2 --target "${targets[@]/#/fuzz_}"
 limit=(-max_total_time="$seconds")
 [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
