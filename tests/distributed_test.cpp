@@ -27,30 +27,6 @@ const fs::path kFastest = shared_dir() / "models" / "yolo-fastest-1.1";
 // A port per test process, so parallel test runs do not meet each other.
 int free_port(int offset) { return 20000 + (getpid() * 7 + offset) % 20000; }
 
-// Starts `command` (stdout and stderr to `log`); returns its pid.
-pid_t spawn(const std::string& command, const std::string& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string line = "exec " + command + " > '" + log + "' 2>&1";
-    execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  return pid;
-}
-
-// Waits for `pid`; its exit code, or -1 when it was still running after `limit` (then it is killed).
-int wait_exit(pid_t pid, std::chrono::seconds limit) {
-  const auto deadline = Clock::now() + limit;
-  while (Clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
-}
-
 // Rank 1 in the background, rank 0 here, both to the end.
 struct TwoRanks {
   CommandResult rank0;

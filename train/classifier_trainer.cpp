@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "convert/torchvision_import.h"
+#include "datasets/atomic_file.h"
 #include "datasets/face_loader.h"
 #include "eval/classify_faces.h"
 #include "train/archive_io.h"
@@ -127,8 +128,13 @@ LrSchedule make_schedule(const ClassifierTrainOptions& o, int steps_per_epoch) {
   return s;
 }
 
-void save_state(const std::string& path, const TrainState& s, torch::optim::Optimizer& optimizer) {
-  torch::serialize::OutputArchive archive, optimizer_archive;
+// The weights travel in the state too: it is renamed into place in one step, so a run killed
+// between writing the weights file and the state still resumes from one consistent moment.
+void save_state(const std::string& path, const TrainState& s, torch::optim::Optimizer& optimizer,
+                const torch::nn::Module& model) {
+  torch::serialize::OutputArchive archive, optimizer_archive, model_archive;
+  model.save(model_archive);
+  archive.write("model", model_archive);
   archive.write("epoch", torch::tensor(static_cast<int64_t>(s.epoch)));
   archive.write("batch_in_epoch", torch::tensor(static_cast<int64_t>(s.batch_in_epoch)));
   archive.write("step", torch::tensor(static_cast<int64_t>(s.step)));
@@ -142,9 +148,11 @@ void save_state(const std::string& path, const TrainState& s, torch::optim::Opti
   fs::rename(temporary, path);
 }
 
-TrainState load_state(const std::string& path, torch::optim::Optimizer& optimizer) {
-  torch::serialize::InputArchive archive, optimizer_archive;
+TrainState load_state(const std::string& path, torch::optim::Optimizer& optimizer, torch::nn::Module& model) {
+  torch::serialize::InputArchive archive, optimizer_archive, model_archive;
   archive.load_from(path);
+  archive.read("model", model_archive);
+  model.load(model_archive);
   const auto read = [&](const std::string& key) { return read_tensor(archive, key); };
   TrainState s;
   s.epoch = static_cast<int>(read("epoch").item<int64_t>());
@@ -205,7 +213,6 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
   const fs::path run(o.run_dir), weights = run / "weights";
   const std::string last = (weights / "last.pt").string(), best = (weights / "best.pt").string();
   const std::string state_path = (run / "state.pt").string();
-  if (main_rank) fs::create_directories(weights);
   torch::manual_seed(o.seed);
 
   std::ostringstream quiet;  // what only rank 0 reports
@@ -215,6 +222,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
   const AgeGenderConfig config = loaded.config;
   net->to(o.device);
   parallel.broadcast(*net);  // every rank starts from rank 0's weights
+  if (main_rank) require_writable_folder(weights.string(), kCheckpointCopies * module_bytes(*net));
 
   FaceLoaderOptions lo;
   lo.batch_size = split.micro_batch;
@@ -245,7 +253,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
   std::optional<RunLog> log;
   if (main_rank) log.emplace(run.string(), kColumns);
   if (o.resume) {
-    state = load_state(state_path, *optimizer);
+    state = load_state(state_path, *optimizer, *net);
     if (log) log->restore(state.epoch);
     if (main_rank) std::cout << "resuming " << run.string() << " at epoch " << state.epoch + 1 << ", step " << state.step << "\n";
   }
@@ -258,7 +266,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
     if (main_rank) save_age_gender_checkpoint(path, net, config);
   };
   const auto save_training_state = [&](const TrainState& s) {
-    if (main_rank) save_state(state_path, s, *optimizer);
+    if (main_rank) save_state(state_path, s, *optimizer, *net);
   };
   ClassifierTrainResult result;
   const int total_steps = o.max_steps > 0 ? std::min(o.max_steps, o.epochs * steps_per_epoch) : o.epochs * steps_per_epoch;

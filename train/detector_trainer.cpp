@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "convert/darknet_torch.h"
+#include "datasets/atomic_file.h"
 #include "datasets/detection_loader.h"
 #include "datasets/epoch_order.h"
 #include "datasets/preprocess.h"
@@ -137,8 +138,13 @@ double validate(darknet::DarknetNet& net, const std::vector<DetectionSample>& sa
   return eval::evaluate_detections(images, kOperatingThresh).buckets.front().ap50;
 }
 
-void save_state(const std::string& path, const TrainState& s, torch::optim::Optimizer& optimizer) {
-  torch::serialize::OutputArchive archive, optimizer_archive;
+// The weights travel in the state too: it is renamed into place in one step, so a run killed
+// between writing the weights file and the state still resumes from one consistent moment.
+void save_state(const std::string& path, const TrainState& s, torch::optim::Optimizer& optimizer,
+                const torch::nn::Module& model) {
+  torch::serialize::OutputArchive archive, optimizer_archive, model_archive;
+  model.save(model_archive);
+  archive.write("model", model_archive);
   archive.write("iteration", torch::tensor(static_cast<int64_t>(s.iteration)));
   archive.write("best_ap50", torch::tensor(s.best_ap50, torch::kDouble));
   archive.write("rng", at::detail::getDefaultCPUGenerator().get_state());
@@ -148,9 +154,11 @@ void save_state(const std::string& path, const TrainState& s, torch::optim::Opti
   fs::rename(path + ".tmp", path);
 }
 
-TrainState load_state(const std::string& path, torch::optim::Optimizer& optimizer) {
-  torch::serialize::InputArchive archive, optimizer_archive;
+TrainState load_state(const std::string& path, torch::optim::Optimizer& optimizer, torch::nn::Module& model) {
+  torch::serialize::InputArchive archive, optimizer_archive, model_archive;
   archive.load_from(path);
+  archive.read("model", model_archive);
+  model.load(model_archive);
   TrainState s;
   s.iteration = static_cast<int>(read_tensor(archive, "iteration").item<int64_t>());
   s.best_ap50 = read_tensor(archive, "best_ap50").item<double>();
@@ -218,7 +226,6 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   }
   const int per_rank = config.subdivisions / world;  // micro-batches of each batch on this rank
   const fs::path backup = o.backup.empty() ? fs::path(data.backup) : fs::path(o.backup);
-  if (main_rank) fs::create_directories(backup);
   const std::string name = stem(o.cfg);
   const std::string last = (backup / (name + "_last.weights")).string(), state_path = (backup / (name + "_state.pt")).string();
 
@@ -240,6 +247,7 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   freeze_layers(model.net, o.freeze, report);
   model.net->to(o.device);
   parallel.broadcast(*model.net);  // every rank starts from rank 0's weights
+  if (main_rank) require_writable_folder(backup.string(), kCheckpointCopies * module_bytes(*model.net));
   model.net->train();
 
   const ClassIndexMap class_map = data.class_map.empty() ? ClassIndexMap() : read_class_index_map(data.class_map);
@@ -271,7 +279,7 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   std::optional<RunLog> log;
   if (main_rank) log.emplace(backup.string(), kColumns, "iteration");
   if (o.resume) {
-    state = load_state(state_path, *optimizer);
+    state = load_state(state_path, *optimizer, *model.net);
     if (log) log->restore(state.iteration);
     report << "resuming at iteration " << state.iteration << "\n";
   }
@@ -345,7 +353,7 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
       }
       if (main_rank) {
         save_weights(model, seen, last);
-        save_state(state_path, state, *optimizer);
+        save_state(state_path, state, *optimizer, *model.net);
         log->add(state.iteration, {{"train_loss", loss_sum / std::max(1, loss_count)}, {"val_ap50", ap50}, {"lr", lr}});
       }
       loss_sum = 0, loss_count = 0;

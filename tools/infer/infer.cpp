@@ -106,7 +106,7 @@ struct Totals {
 class OutputStage {
  public:
   OutputStage(const InferOptions& options, const FrameSource& source, const AgeGenderConfig& config)
-      : options_(options), config_(config), images_(options.output) {
+      : options_(options), config_(config), images_(source.is_video() ? "" : options.output) {
     if (!options.json.empty()) json_ = std::make_unique<JsonLines>(options.json);
     if (source.is_video() && !options.output.empty()) {
       video_ = std::make_unique<VideoWriter>(options.output, options.input, source.fps(), source.frame_size());

@@ -30,8 +30,9 @@ std::string video_stem(const std::string& source) {
   return stem.empty() ? "video" : stem;
 }
 
+// The folder a file goes to, created and checked writable before anything runs.
 void create_parent(const fs::path& path) {
-  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  require_writable_folder(path.has_parent_path() ? path.parent_path().string() : ".", 0);
 }
 
 }  // namespace
@@ -83,10 +84,19 @@ void JsonLines::finish() {
   file_.finish();
 }
 
+ImageWriter::ImageWriter(std::string path) : path_(std::move(path)) {
+  if (path_.empty()) return;
+  if (has_image_extension(path_)) {
+    create_parent(path_);
+  } else {
+    require_writable_folder(path_, 0);
+  }
+}
+
 std::string ImageWriter::write(const Frame& frame, const cv::Mat& annotated) const {
   fs::path target = has_image_extension(path_) ? fs::path(path_) : fs::path(path_) / frame.relative_path;
   if (!has_image_extension(target)) target += ".jpg";  // .tif, .webp... inputs become JPEGs
-  create_parent(target);
+  fs::create_directories(target.parent_path());  // subfolders of the input folder
   std::vector<unsigned char> bytes;
   if (!cv::imencode(target.extension().string(), annotated, bytes)) {
     throw std::runtime_error(target.string() + ": cannot encode the annotated image");

@@ -49,7 +49,7 @@ class JsonLines {
 // Annotated images under a folder, or one image file when `path` has an image extension.
 class ImageWriter {
  public:
-  explicit ImageWriter(std::string path) : path_(std::move(path)) {}
+  explicit ImageWriter(std::string path);  // checks the folder is writable; "" writes nothing
   std::string write(const Frame& frame, const cv::Mat& annotated) const;  // returns the path written
 
  private:

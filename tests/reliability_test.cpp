@@ -1,0 +1,82 @@
+// Training that is killed, or cannot write: a SIGKILL at random moments never leaves a
+// checkpoint that does not load, --resume always continues, and an output folder that cannot be
+// written is an error before training starts, not after the first epoch.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "models/classifier/age_gender_net.h"
+#include "tests/test_util.h"
+
+namespace facekit::test {
+namespace {
+
+const fs::path kUtkface = shared_dir() / "data" / "utkface";
+
+std::string write_split(const TempDir& dir) {
+  std::ifstream names(kUtkface / "splits" / "val.txt");
+  std::ofstream subset(dir / "split.txt");
+  std::string name;
+  for (int i = 0, taken = 0; taken < 32 && std::getline(names, name); ++i) {
+    if (i % 40 == 0) subset << name << "\n", ++taken;
+  }
+  return dir / "split.txt";
+}
+
+std::string train_command(const std::string& split, const std::string& run) {
+  const std::string faces = "utkface:" + kUtkface.string();
+  return std::string(FACEKIT_BINARY) + " train classifier --train " + faces + " --train-split " + split + " --val " + faces +
+         " --val-split " + split + " --run " + run +
+         " --width-mult 0.25 --input-size 75 --epochs 4 --batch 4 --save-every 1 --loader-threads 1 --threads 1";
+}
+
+TEST(Reliability, TrainingKilledTenTimesAtRandomAlwaysResumes) {
+  FACEKIT_REQUIRE_PATH(kUtkface);
+  TempDir dir;
+  const std::string split = write_split(dir), run = dir / "run";
+  std::mt19937 random(2026);
+  std::uniform_int_distribution<int> moment_ms(300, 2500);  // start-up takes about 1 s: some kills land in it
+  int resumed = 0;
+  for (int kill_number = 0; kill_number < 10; ++kill_number) {
+    const bool resume = fs::exists(run + "/state.pt");
+    resumed += resume;
+    const std::string log = dir / ("attempt" + std::to_string(kill_number) + ".log");
+    const pid_t pid = spawn(train_command(split, run) + (resume ? " --resume" : ""), log);
+    std::this_thread::sleep_for(std::chrono::milliseconds(moment_ms(random)));
+    kill(pid, SIGKILL);
+    const int code = wait_exit(pid, std::chrono::seconds(30));
+    // Killed (137), or finished a short stretch; never an error of its own (e.g. a bad state.pt).
+    EXPECT_TRUE(code == 128 + SIGKILL || code == 0) << read_file(log);
+    if (fs::exists(run + "/weights/last.pt")) {
+      EXPECT_NO_THROW(load_age_gender_checkpoint(run + "/weights/last.pt")) << "after kill " << kill_number;
+    }
+  }
+  EXPECT_GE(resumed, 5);  // most attempts continued a run, not started over
+  const auto finish = run_command(train_command(split, run) + " --resume");
+  ASSERT_EQ(finish.exit_code, 0) << finish.output;
+  EXPECT_EQ(csv_column(run + "/results.csv", "val_gender_acc").size(), 4u);  // every epoch logged once
+  EXPECT_NO_THROW(load_age_gender_checkpoint(run + "/weights/best.pt"));
+}
+
+// A run folder that cannot be made (under a file), and one that cannot be written (read-only;
+// checked only when not root, whom permissions do not stop): errors before any training.
+TEST(Reliability, AnUnwritableRunFolderIsAnErrorAtStartUp) {
+  FACEKIT_REQUIRE_PATH(kUtkface);
+  TempDir dir;
+  const std::string split = write_split(dir);
+  write_file(dir / "a-file", "not a folder");
+  std::vector<std::pair<std::string, std::string>> cases = {{dir / "a-file/run", "cannot create this output folder"}};
+  fs::create_directories(dir / "locked/run/weights");
+  fs::permissions(dir / "locked/run/weights", fs::perms::owner_read | fs::perms::owner_exec);
+  if (geteuid() != 0) cases.emplace_back(dir / "locked/run", "the output folder is not writable");
+  for (const auto& [run, message] : cases) {
+    const auto r = run_command(train_command(split, run));
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("epoch 1"), std::string::npos) << r.output;  // before any training
+  }
+  fs::permissions(dir / "locked/run/weights", fs::perms::owner_all);
+}
+
+}  // namespace
+}  // namespace facekit::test
