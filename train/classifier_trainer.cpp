@@ -12,6 +12,7 @@
 #include "datasets/face_loader.h"
 #include "eval/classify_faces.h"
 #include "train/archive_io.h"
+#include "train/bad_data.h"
 #include "train/run_log.h"
 
 namespace facekit::train {
@@ -22,6 +23,7 @@ namespace F = torch::nn::functional;
 
 constexpr int kMaxAge = 100;              // the regression head's last year
 constexpr int kMaxBadStepsInARow = 5;     // NaN/Inf losses tolerated before stopping
+constexpr int kMinFacesToTrain = 2;       // in one micro-batch
 const std::vector<std::string> kColumns = {"train_loss", "train_gender_loss", "train_age_loss", "val_gender_acc",
                                            "val_age_acc", "val_age_1off_acc", "val_age_mae", "lr"};
 
@@ -194,12 +196,14 @@ BatchSplit split_batch(const ClassifierTrainOptions& o, int world_size) {
 // One step's sums over every micro-batch of every rank: loss x faces, gender x faces, age x faces, faces.
 struct StepSums {
   double loss = 0, gender = 0, age = 0, faces = 0;
+  double unreadable = 0, read = 0;  // images that failed to decode, of those attempted
 };
 
 StepSums sum_over_ranks(const StepSums& local, DataParallel& parallel) {
-  auto values = torch::tensor({local.loss, local.gender, local.age, local.faces}, torch::kDouble);
+  auto values = torch::tensor({local.loss, local.gender, local.age, local.faces, local.unreadable, local.read}, torch::kDouble);
   parallel.sum(values);
-  return {values[0].item<double>(), values[1].item<double>(), values[2].item<double>(), values[3].item<double>()};
+  const auto v = [&](int i) { return values[i].item<double>(); };
+  return {v(0), v(1), v(2), v(3), v(4), v(5)};
 }
 
 }  // namespace
@@ -269,6 +273,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
     if (main_rank) save_state(state_path, s, *optimizer, *net);
   };
   ClassifierTrainResult result;
+  BadDataCounter bad_data(o.max_bad_fraction);
   const int total_steps = o.max_steps > 0 ? std::min(o.max_steps, o.epochs * steps_per_epoch) : o.epochs * steps_per_epoch;
   Progress progress(total_steps, state.step);
   int bad_in_a_row = 0;
@@ -286,9 +291,12 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
       for (int m = 0; m < split.per_rank; ++m) {
         FaceBatch batch;
         if (!loader.next(&batch)) throw std::logic_error("train classifier: the loader ended inside a step");
-        result.skipped_images += static_cast<int>(batch.unreadable.size());
+        local.unreadable += static_cast<double>(batch.unreadable.size());
+        local.read += static_cast<double>(batch.unreadable.size() + batch.samples.size());
         for (const auto& image : batch.unreadable) std::cerr << "\nwarning: " << image << ": cannot decode, skipped\n";
-        if (batch.size() == 0) continue;
+        // BatchNorm in training needs two faces (the late maps are 1x1 at small inputs): a
+        // micro-batch that decoding failures left with one face is not trained on.
+        if (batch.size() < kMinFacesToTrain) continue;
         const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, config.crop.size, config.crop.size}).to(o.device);
         const Losses losses = compute_losses(net->forward(input), targets_of(batch, o.device), o, age_weight);
         (losses.total / split.per_rank).backward();  // this rank's mean over its micro-batches
@@ -298,6 +306,8 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
         local.faces += batch.size();
       }
       const StepSums step = sum_over_ranks(local, parallel);  // NaN on any rank: NaN on all, all skip
+      bad_data.add(static_cast<int64_t>(step.unreadable), static_cast<int64_t>(step.read));
+      bad_data.check();  // every rank has the same counts: all stop together
       ++state.batch_in_epoch;
       ++state.step;
       const double faces = std::max(1.0, step.faces), loss = step.loss / faces;
@@ -340,6 +350,9 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
                                  {"val_age_acc", report.age_exact}, {"val_age_1off_acc", report.age_1off},
                                  {"val_age_mae", report.age_mae}, {"lr", schedule.at(state.step)}});
     }
+    if (const std::string bad = bad_data.end_epoch(); main_rank && !bad.empty()) {
+      std::cout << "epoch " << state.epoch + 1 << ": " << bad << "\n";
+    }
     if (main_rank) {
       std::cout << "epoch " << state.epoch + 1 << ": train loss " << state.loss_sum / n << ", val gender " << report.gender_acc
                 << ", age exact " << report.age_exact << ", 1-off " << report.age_1off << ", MAE " << report.age_mae << "\n";
@@ -361,6 +374,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
     save_checkpoint(last);
     save_training_state(state);
   }
+  result.skipped_images = static_cast<int>(bad_data.bad());
   result.epochs_done = state.epoch;
   result.steps_done = state.step;
   result.best_score = state.best_score;

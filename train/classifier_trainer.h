@@ -46,6 +46,7 @@ struct ClassifierTrainOptions {
   bool resume = false;
   int save_every = 200;          // steps between mid-epoch state saves
   int max_steps = 0;             // stop after this many steps in total (0: all epochs)
+  double max_bad_fraction = 0.01;  // stop when more of the images read are unreadable (train/bad_data.h)
   torch::Device device = torch::kCPU;
   DistributedOptions distributed;  // world_size 1: one process
 };

@@ -17,6 +17,7 @@
 #include "eval/detection_metrics.h"
 #include "models/darknet/decode.h"
 #include "train/archive_io.h"
+#include "train/bad_data.h"
 #include "train/net_training_config.h"
 #include "train/region_loss.h"
 #include "train/run_log.h"
@@ -288,6 +289,7 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   loader.start_epoch(epoch, static_cast<int>(mini_done % per_epoch));
 
   DetectorTrainResult result;
+  BadDataCounter bad_data(o.max_bad_fraction);
   Progress progress(config.max_batches, state.iteration);
   int bad_in_a_row = 0, width = def.width, height = def.height;
   double loss_sum = 0;
@@ -303,11 +305,13 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
     const double lr = schedule.at(state.iteration);
     for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
     optimizer->zero_grad();
-    double loss = 0;
+    double loss = 0, unreadable = 0, read = 0;
     for (int s = 0; s < per_rank; ++s) {
       DetectionBatch batch;
       while (!loader.next(&batch)) loader.start_epoch(++epoch);
       for (const auto& bad : batch.unreadable) std::cerr << "\nwarning: " << bad << ": cannot decode, skipped\n";
+      unreadable += static_cast<double>(batch.unreadable.size());
+      read += static_cast<double>(batch.unreadable.size()) + batch.size();
       if (batch.size() == 0) continue;
       const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, batch.height, batch.width}).to(o.device);
       const long long seen = static_cast<long long>(state.iteration) * config.batch;
@@ -317,9 +321,11 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
       (total / (config.batch / world)).backward();
       loss += total.item<double>() / config.batch;
     }
-    auto summed = torch::tensor({loss}, torch::kDouble);
-    parallel.sum(summed);  // the whole batch's loss; NaN on any rank is NaN on all, and all skip
-    loss = summed.item<double>();
+    auto summed = torch::tensor({loss, unreadable, read}, torch::kDouble);
+    parallel.sum(summed);  // the whole batch's; a NaN loss on any rank is NaN on all, and all skip
+    loss = summed[0].item<double>();
+    bad_data.add(static_cast<int64_t>(summed[1].item<double>()), static_cast<int64_t>(summed[2].item<double>()));
+    bad_data.check();
     ++state.iteration;
     if (!std::isfinite(loss)) {
       std::cerr << "\nwarning: iteration " << state.iteration << ": loss is " << loss << ", update skipped\n";
@@ -350,6 +356,9 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
           state.best_ap50 = ap50;
           if (main_rank) save_weights(model, seen, (backup / (name + "_best.weights")).string());
         }
+      }
+      if (const std::string bad = bad_data.end_epoch(); main_rank && !bad.empty()) {
+        std::cout << "iteration " << state.iteration << ": " << bad << " since the last report\n";
       }
       if (main_rank) {
         save_weights(model, seen, last);

@@ -33,6 +33,7 @@ struct DetectorTrainOptions {
   int loader_threads = 2;
   int validate_every = 0;   // iterations (0: at the end only)
   int save_every = 50;
+  double max_bad_fraction = 0.01;  // stop when more of the images read are unreadable (train/bad_data.h)
   torch::Device device = torch::kCPU;
   // Several processes (train/distributed.h): each rank takes subdivisions / world_size of every
   // batch's micro-batches, so the cfg's batch stays the global batch.

@@ -50,6 +50,8 @@ int run_train_classifier(const std::vector<std::string>& args) {
       ("seed", po::value<uint64_t>()->default_value(1), "seed of everything random");
   add_runtime_options(&options);
   add_distributed_options(&options);
+  options.add_options()("max-bad-fraction", po::value<double>()->default_value(0.01),
+                        "stop when more than this fraction of the images read cannot be decoded");
   const std::string usage =
       "usage: facekit train classifier --train FORMAT:PATH [--train-split F] --val FORMAT:PATH [--val-split F]\n"
       "                                --run DIR [--init M] [--resume] [options]";
@@ -71,6 +73,7 @@ int run_train_classifier(const std::vector<std::string>& args) {
   o.subdivisions = vm["subdivisions"].as<int>();
   o.model.dropout = vm["dropout"].as<double>();
   o.distributed = read_distributed_options(vm);
+  o.max_bad_fraction = vm["max-bad-fraction"].as<double>();
   o.optimizer = vm["optimizer"].as<std::string>();
   o.lr = vm["lr"].as<double>();
   o.momentum = vm["momentum"].as<double>();

@@ -29,6 +29,8 @@ int run_train_detector(const std::vector<std::string>& args) {
       ("seed", po::value<uint64_t>()->default_value(1), "seed of everything random");
   add_runtime_options(&options);
   add_distributed_options(&options);
+  options.add_options()("max-bad-fraction", po::value<double>()->default_value(0.01),
+                        "stop when more than this fraction of the images read cannot be decoded");
   const std::string usage =
       "usage: facekit train detector --cfg face.cfg --weights START.weights --data face.data [--backup DIR]\n"
       "                              [--max-batches N] [--resume] [--seed S] [--threads T] [--device cpu|cuda]";
@@ -53,6 +55,7 @@ int run_train_detector(const std::vector<std::string>& args) {
   o.resume = vm["resume"].as<bool>();
   o.seed = vm["seed"].as<uint64_t>();
   o.distributed = read_distributed_options(vm);
+  o.max_bad_fraction = vm["max-bad-fraction"].as<double>();
   if (o.save_every <= 0) throw UsageError("--save-every must be positive");
   const auto result = train::train_detector(o);
   std::cout << "done: " << result.iterations << " iterations, loss " << result.first_loss << " -> " << result.last_loss;
