@@ -13,6 +13,8 @@ std::vector<AgeInterval> adience_intervals() {
   return {{0, 2}, {4, 6}, {8, 12}, {15, 20}, {25, 32}, {38, 43}, {48, 53}, {60, 100}};
 }
 
+constexpr size_t kMaxAgeDigits = 3;  // also keeps std::stoi from overflowing on hostile input
+
 std::vector<AgeInterval> parse_age_intervals(const std::string& text) {
   // Either form: "(a, b)" groups or "a-b" items separated by commas/spaces.
   static const std::regex interval(R"(\(\s*(\d+)\s*,\s*(\d+)\s*\)|(\d+)\s*-\s*(\d+))");
@@ -23,8 +25,11 @@ std::vector<AgeInterval> parse_age_intervals(const std::string& text) {
     rest += text.substr(last, it->position() - last);
     last = it->position() + it->length();
     const auto& m = *it;
-    const int low = std::stoi(m[1].matched ? m[1].str() : m[3].str());
-    const int high = std::stoi(m[2].matched ? m[2].str() : m[4].str());
+    const std::string low_text = m[1].matched ? m[1].str() : m[3].str(), high_text = m[2].matched ? m[2].str() : m[4].str();
+    if (low_text.size() > kMaxAgeDigits || high_text.size() > kMaxAgeDigits) {
+      throw std::invalid_argument("age interval '" + m.str() + "': not an age in years");
+    }
+    const int low = std::stoi(low_text), high = std::stoi(high_text);
     if (low > high) throw std::invalid_argument("age interval '" + m.str() + "': the lower end is above the upper");
     if (!intervals.empty() && low <= intervals.back().high) {
       throw std::invalid_argument("age interval '" + m.str() + "' overlaps or precedes the one before it");

@@ -152,7 +152,7 @@ namespace {
 // fold files have "(8, 23)", "(38, 42)"...) goes to the interval nearest its midpoint.
 void set_adience_age(FaceSample* sample, const std::string& text, const std::vector<AgeInterval>& intervals) {
   if (text == "None" || text.empty()) return;
-  static const std::regex interval(R"(\(\s*(\d+)\s*,\s*(\d+)\s*\))");
+  static const std::regex interval(R"(\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*\))");  // longer: not an age
   std::smatch m;
   if (std::regex_match(text, m, interval)) {
     const AgeInterval given{std::stoi(m[1].str()), std::stoi(m[2].str())};
