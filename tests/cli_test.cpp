@@ -351,14 +351,7 @@ TEST(Cli, TrainAndEvalClassifierThenThePipeline) {
   FACEKIT_REQUIRE_PATH(utkface);
   FACEKIT_REQUIRE_PATH(kWider);
   TempDir dir;
-  {
-    std::ifstream names(utkface / "splits" / "val.txt");
-    std::ofstream subset(dir / "split.txt");
-    std::string name;
-    for (int i = 0, taken = 0; taken < 32 && std::getline(names, name); ++i) {
-      if (i % 70 == 0) subset << name << "\n", ++taken;
-    }
-  }
+  utkface_split(dir.path(), 32, 70);  // dir/split.txt
   const std::string faces = "utkface:" + utkface.string() + " ";
   const Result trained = run_facekit("train classifier --train " + faces + "--train-split " + (dir / "split.txt") +
                                      " --val " + faces + "--val-split " + (dir / "split.txt") + " --run " + (dir / "run") +

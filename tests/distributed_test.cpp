@@ -42,17 +42,6 @@ TwoRanks run_two_ranks(const std::function<std::string(int rank)>& command, cons
   return result;
 }
 
-// 32 UTKFace validation faces as a split file.
-std::string write_split(const TempDir& dir) {
-  std::ifstream names(kUtkface / "splits" / "val.txt");
-  std::ofstream subset(dir / "split.txt");
-  std::string name;
-  for (int i = 0, taken = 0; taken < 32 && std::getline(names, name); ++i) {
-    if (i % 50 == 0) subset << name << "\n", ++taken;
-  }
-  return dir / "split.txt";
-}
-
 std::string classifier_command(const std::string& split, const std::string& run, const std::string& extra) {
   const std::string faces = "utkface:" + kUtkface.string();
   // Dropout off: its masks come from each process's own generator (documented in the README).
@@ -64,7 +53,7 @@ std::string classifier_command(const std::string& split, const std::string& run,
 TEST(Distributed, TwoClassifierRanksReachTheWeightsOfOneProcess) {
   FACEKIT_REQUIRE_PATH(kUtkface);
   TempDir dir;
-  const std::string split = write_split(dir);
+  const std::string split = utkface_split(dir.path(), 32, 50);
   // One process, the global batch of 8 as 2 micro-batches of 4: what 2 ranks of 4 compute.
   const auto single = run_command(classifier_command(split, dir / "single", "--epochs 1 --subdivisions 2"));
   ASSERT_EQ(single.exit_code, 0) << single.output;
@@ -154,7 +143,7 @@ TEST(Distributed, TwoDetectorRanksReachTheWeightsOfOneProcess) {
 TEST(Distributed, AKilledRankMakesTheOtherExitWithAMessage) {
   FACEKIT_REQUIRE_PATH(kUtkface);
   TempDir dir;
-  const std::string split = write_split(dir);
+  const std::string split = utkface_split(dir.path(), 32, 50);
   const std::string url = " --dist-url tcp://127.0.0.1:" + std::to_string(free_port(2)) + " --world-size 2 --rank ";
   const std::string longer = " --epochs 1000 --save-every 2";
   const pid_t rank0 = spawn(classifier_command(split, dir / "run", longer + url + "0"), dir / "rank0.log");

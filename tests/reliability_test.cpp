@@ -13,16 +13,6 @@ namespace {
 
 const fs::path kUtkface = shared_dir() / "data" / "utkface";
 
-std::string write_split(const TempDir& dir) {
-  std::ifstream names(kUtkface / "splits" / "val.txt");
-  std::ofstream subset(dir / "split.txt");
-  std::string name;
-  for (int i = 0, taken = 0; taken < 32 && std::getline(names, name); ++i) {
-    if (i % 40 == 0) subset << name << "\n", ++taken;
-  }
-  return dir / "split.txt";
-}
-
 std::string train_command(const std::string& split, const std::string& run) {
   const std::string faces = "utkface:" + kUtkface.string();
   return std::string(FACEKIT_BINARY) + " train classifier --train " + faces + " --train-split " + split + " --val " + faces +
@@ -33,7 +23,7 @@ std::string train_command(const std::string& split, const std::string& run) {
 TEST(Reliability, TrainingKilledTenTimesAtRandomAlwaysResumes) {
   FACEKIT_REQUIRE_PATH(kUtkface);
   TempDir dir;
-  const std::string split = write_split(dir), run = dir / "run";
+  const std::string split = utkface_split(dir.path(), 32, 40), run = dir / "run";
   std::mt19937 random(2026);
   std::uniform_int_distribution<int> moment_ms(300, 3000);  // start-up takes about 1 s: some kills land in it
   int resumed = 0;
@@ -69,7 +59,7 @@ TEST(Reliability, TrainingKilledTenTimesAtRandomAlwaysResumes) {
 TEST(Reliability, AnUnwritableRunFolderIsAnErrorAtStartUp) {
   FACEKIT_REQUIRE_PATH(kUtkface);
   TempDir dir;
-  const std::string split = write_split(dir);
+  const std::string split = utkface_split(dir.path(), 32, 40);
   write_file(dir / "a-file", "not a folder");
   std::vector<std::pair<std::string, std::string>> cases = {{dir / "a-file/run", "cannot create this output folder"}};
   fs::create_directories(dir / "locked/run/weights");

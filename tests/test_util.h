@@ -119,6 +119,19 @@ inline CommandResult run_command(const std::string& command) {
   return result;
 }
 
+// A split file listing `count` names of UTKFace's validation split, every `stride`-th one: a
+// small, varied set of real faces for training tests.
+inline std::string utkface_split(const fs::path& dir, int count, int stride) {
+  std::ifstream names(shared_dir() / "data" / "utkface" / "splits" / "val.txt");
+  const fs::path split = dir / "split.txt";
+  std::ofstream subset(split);
+  std::string name;
+  for (int i = 0, taken = 0; taken < count && std::getline(names, name); ++i) {
+    if (i % stride == 0) subset << name << "\n", ++taken;
+  }
+  return split.string();
+}
+
 // Starts `command` (stdout and stderr to `log`); returns its pid.
 inline pid_t spawn(const std::string& command, const std::string& log) {
   const pid_t pid = fork();

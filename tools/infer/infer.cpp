@@ -47,6 +47,12 @@ struct InferOptions {
   float smoothing = 0.3f;
 };
 
+TrackerOptions tracker_options(float smoothing) {
+  TrackerOptions options;
+  options.smoothing = smoothing;
+  return options;
+}
+
 struct Processed {
   Frame frame;
   std::vector<Face> faces;
@@ -58,7 +64,7 @@ struct Processed {
 class FaceStage {
  public:
   FaceStage(const Models& models, const InferOptions& options, bool video)
-      : models_(models), options_(options), video_(video), tracker_(TrackerOptions{0.3f, options.smoothing, 5}) {
+      : models_(models), options_(options), video_(video), tracker_(tracker_options(options.smoothing)) {
     crop_ = models.classifier.config.crop;
     if (options.crop_margin) crop_.margin = *options.crop_margin;
   }

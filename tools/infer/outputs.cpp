@@ -31,7 +31,7 @@ std::string video_stem(const std::string& source) {
 }
 
 // The folder a file goes to, created and checked writable before anything runs.
-void create_parent(const fs::path& path) {
+void require_parent_folder(const fs::path& path) {
   require_writable_folder(path.has_parent_path() ? path.parent_path().string() : ".", 0);
 }
 
@@ -39,7 +39,7 @@ void create_parent(const fs::path& path) {
 
 PartialFile::PartialFile(std::string path) : path_(std::move(path)) {
   const fs::path p(path_);
-  create_parent(p);
+  require_parent_folder(p);
   // The extension stays last: OpenCV's VideoWriter picks the container from it.
   partial_ = (p.parent_path() / (p.stem().string() + ".partial" + p.extension().string())).string();
 }
@@ -87,7 +87,7 @@ void JsonLines::finish() {
 ImageWriter::ImageWriter(std::string path) : path_(std::move(path)) {
   if (path_.empty()) return;
   if (has_image_extension(path_)) {
-    create_parent(path_);
+    require_parent_folder(path_);
   } else {
     require_writable_folder(path_, 0);
   }
