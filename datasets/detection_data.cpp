@@ -1,12 +1,14 @@
 #include "datasets/detection_data.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "datasets/duplicates.h"
 #include "datasets/formats/darknet_labels.h"
 #include "datasets/formats/voc.h"
 
@@ -21,25 +23,37 @@ std::string trimmed(const std::string& s) {
   return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
 }
 
-// A box clipped to the image; false when nothing is left of it.
-bool clipped(float x1, float y1, float x2, float y2, int class_id, LabelledBox* box) {
-  x1 = std::clamp(x1, 0.f, 1.f), x2 = std::clamp(x2, 0.f, 1.f);
-  y1 = std::clamp(y1, 0.f, 1.f), y2 = std::clamp(y2, 0.f, 1.f);
-  if (!(x2 > x1 && y2 > y1)) return false;
-  *box = {(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, class_id};
+// A box clipped to the image, counted in `audit`; false when it is dropped (label_audit.h).
+bool clipped(float x1, float y1, float x2, float y2, int class_id, LabelledBox* box, LabelAudit* audit) {
+  if (!std::isfinite(x1) || !std::isfinite(y1) || !std::isfinite(x2) || !std::isfinite(y2)) {
+    ++audit->non_finite_boxes;
+    return false;
+  }
+  const float cx1 = std::clamp(x1, 0.f, 1.f), cx2 = std::clamp(x2, 0.f, 1.f);
+  const float cy1 = std::clamp(y1, 0.f, 1.f), cy2 = std::clamp(y2, 0.f, 1.f);
+  if (!(cx2 > cx1 && cy2 > cy1)) {
+    ++audit->dropped_boxes;
+    return false;
+  }
+  if (cx1 != x1 || cx2 != x2 || cy1 != y1 || cy2 != y2) ++audit->clipped_boxes;
+  *box = {(cx1 + cx2) / 2, (cy1 + cy2) / 2, cx2 - cx1, cy2 - cy1, class_id};
   return true;
 }
 
-DetectionSample darknet_sample(const std::string& image) {
+DetectionSample darknet_sample(const std::string& image, LabelAudit* audit) {
   DetectionSample sample{image, {}};
-  for (const auto& l : read_darknet_labels(darknet_label_path(image))) {
+  const std::string label_path = darknet_label_path(image);
+  if (!fs::exists(label_path)) ++audit->missing_label_files;
+  const auto labels = read_darknet_labels(label_path);
+  if (labels.empty() && fs::exists(label_path)) ++audit->empty_label_files;
+  for (const auto& l : labels) {
     LabelledBox box;
-    if (clipped(l.cx - l.w / 2, l.cy - l.h / 2, l.cx + l.w / 2, l.cy + l.h / 2, l.class_id, &box)) sample.boxes.push_back(box);
+    if (clipped(l.cx - l.w / 2, l.cy - l.h / 2, l.cx + l.w / 2, l.cy + l.h / 2, l.class_id, &box, audit)) sample.boxes.push_back(box);
   }
   return sample;
 }
 
-DetectionSample voc_sample(const std::string& xml, const ClassIndexMap& class_map) {
+DetectionSample voc_sample(const std::string& xml, const ClassIndexMap& class_map, LabelAudit* audit) {
   const VocAnnotation a = read_voc_annotation(xml);
   const fs::path images = fs::path(xml).parent_path().parent_path() / "images";
   DetectionSample sample{(fs::exists(images / a.filename) ? images / a.filename : fs::path(xml).parent_path() / a.filename).string(), {}};
@@ -49,6 +63,7 @@ DetectionSample voc_sample(const std::string& xml, const ClassIndexMap& class_ma
     if (image.empty()) throw std::runtime_error(xml + ": no <size> and the image " + sample.image + " cannot be read");
     w = image.cols, h = image.rows;
   }
+  if (a.objects.empty()) ++audit->empty_label_files;
   for (const auto& o : a.objects) {
     int class_id = 0;
     if (!class_map.empty()) {
@@ -58,7 +73,7 @@ DetectionSample voc_sample(const std::string& xml, const ClassIndexMap& class_ma
       class_id = it->second;
     }
     LabelledBox box;
-    if (clipped(o.box.x1 / w, o.box.y1 / h, o.box.x2 / w, o.box.y2 / h, class_id, &box)) sample.boxes.push_back(box);
+    if (clipped(o.box.x1 / w, o.box.y1 / h, o.box.x2 / w, o.box.y2 / h, class_id, &box, audit)) sample.boxes.push_back(box);
   }
   return sample;
 }
@@ -128,11 +143,17 @@ ClassIndexMap read_class_index_map(const std::string& path) {
   return map;
 }
 
-std::vector<DetectionSample> read_detection_list(const std::string& list_path, const ClassIndexMap& class_map) {
+std::vector<DetectionSample> read_detection_list(const std::string& list_path, const ClassIndexMap& class_map, LabelAudit* audit) {
+  LabelAudit local;
+  if (audit == nullptr) audit = &local;
   std::vector<DetectionSample> samples;
   for (const auto& entry : read_image_list(list_path)) {
-    samples.push_back(fs::path(entry).extension() == ".xml" ? voc_sample(entry, class_map) : darknet_sample(entry));
+    const int64_t dropped_before = audit->dropped_boxes + audit->non_finite_boxes;
+    samples.push_back(fs::path(entry).extension() == ".xml" ? voc_sample(entry, class_map, audit) : darknet_sample(entry, audit));
+    if (audit->dropped_boxes + audit->non_finite_boxes > dropped_before) ++audit->images_with_dropped_boxes;
+    ++audit->images;
   }
+  audit->duplicate_images += drop_repeated_images(&samples, [](const DetectionSample&) { return std::string(); });
   return samples;
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "datasets/label_audit.h"
+
 namespace facekit {
 
 struct LabelledBox {
@@ -33,8 +35,11 @@ DataFile read_data_file(const std::string& path);
 using ClassIndexMap = std::map<std::string, int>;
 ClassIndexMap read_class_index_map(const std::string& path);
 
-// Boxes are clipped to the image; a box with nothing left inside is dropped. An image without
-// boxes stays (a negative example). Throws naming the list or the label file for malformed input.
-std::vector<DetectionSample> read_detection_list(const std::string& list_path, const ClassIndexMap& class_map);
+// Boxes are clipped to the image; a box with nothing left inside, or with a NaN, is dropped; an
+// image listed again is dropped; an image without boxes stays (a negative example). What was fixed
+// or dropped is counted in `audit` (label_audit.h). Throws naming the list or the label file and
+// line for malformed input.
+std::vector<DetectionSample> read_detection_list(const std::string& list_path, const ClassIndexMap& class_map,
+                                                 LabelAudit* audit = nullptr);
 
 }  // namespace facekit

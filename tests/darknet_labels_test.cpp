@@ -1,6 +1,7 @@
 // Darknet detection lists and label files.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -26,6 +27,15 @@ TEST(DarknetLabels, LinesParseAndErrorsSayWhere) {
   EXPECT_EQ(labels[1].class_id, 1);
   EXPECT_FLOAT_EQ(labels[0].h, 0.5f);
   EXPECT_TRUE(read_darknet_labels((dir / "missing.txt").string()).empty());  // no file: no boxes
+  std::ofstream(dir / "odd.txt") << "0 nan 0.5 inf 0.5\n";  // numbers to Darknet's fscanf: the trainer drops them
+  const auto odd = read_darknet_labels((dir / "odd.txt").string());
+  ASSERT_EQ(odd.size(), 1u);
+  EXPECT_TRUE(std::isnan(odd[0].cx));
+  EXPECT_TRUE(std::isinf(odd[0].w));
+  for (const char* line : {"-1 0.5 0.5 0.1 0.1", "1.0 0.5 0.5 0.1 0.1", "0 0.5 0.5 0.1 0.1x"}) {
+    std::ofstream(dir / "malformed.txt") << line << "\n";
+    EXPECT_THROW(read_darknet_labels((dir / "malformed.txt").string()), std::runtime_error) << line;
+  }
   std::ofstream(dir / "bad.txt") << "0 0.5 0.5 0.25 0.5\n0 0.5 nope\n";
   try {
     read_darknet_labels((dir / "bad.txt").string());

@@ -11,6 +11,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "datasets/detection_loader.h"
+#include "datasets/duplicates.h"
+#include "train/bad_data.h"
 
 namespace facekit {
 namespace {
@@ -53,15 +55,22 @@ TEST(DetectionData, MixedListOfFaceMaskXmlAndAllAgeFacesImages) {
   const DataFile data = read_data_file((dir / "face.data").string());
   EXPECT_EQ(data.classes, 1);
   EXPECT_EQ(data.train, (dir / "train.txt").string());
-  const auto samples = read_detection_list(data.train, read_class_index_map(data.class_map));
-  ASSERT_EQ(samples.size(), 854u);
+  LabelAudit audit;
+  const auto samples = read_detection_list(data.train, read_class_index_map(data.class_map), &audit);
   EXPECT_EQ(xml_files, 853);
+  // The face-mask set holds 5 pairs of byte-identical photos under two names (e.g.
+  // maksssksksss146.jpg and maksssksksss219.jpg): the second of each pair is dropped.
+  EXPECT_EQ(audit.images, 854);
+  EXPECT_EQ(audit.duplicate_images, 5);
+  EXPECT_EQ(audit.bad_images(), 5);
+  ASSERT_EQ(samples.size(), 849u);
   size_t boxes = 0;
   for (size_t i = 0; i + 1 < samples.size(); ++i) {
     boxes += samples[i].boxes.size();
     ASSERT_TRUE(fs::exists(samples[i].image)) << samples[i].image;
   }
-  EXPECT_EQ(boxes, 4072u);  // data/README: every face-mask box survives clipping
+  EXPECT_EQ(boxes, 4021u);  // data/README: every face-mask box survives clipping (4072 with the repeats)
+  EXPECT_EQ(audit.dropped_boxes + audit.non_finite_boxes, 0);
   ASSERT_EQ(samples.back().boxes.size(), 1u);  // the All-Age-Faces image: its darknet label
   EXPECT_NEAR(samples.back().boxes[0].w, 164.2f / 300, 0.05f);
   std::ofstream(dir / "bad.map") << "con_mascarilla 0\n";
@@ -71,6 +80,76 @@ TEST(DetectionData, MixedListOfFaceMaskXmlAndAllAgeFacesImages) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("is not in the class map"), std::string::npos) << e.what();
   }
+  fs::remove_all(dir);
+}
+
+// Broken labels (datasets/label_audit.h): each kind is clipped, dropped or kept as documented and
+// counted; a repeat by path or by content is dropped; too many bad images stop a run at start.
+TEST(DetectionData, BrokenLabelsAreClippedDroppedAndCounted) {
+  const fs::path dir = temp_dir();
+  fs::create_directories(dir / "images");
+  fs::create_directories(dir / "labels");
+  int shade = 0;
+  for (const char* name : {"a.png", "b.png", "c.png", "d.png"}) {
+    cv::imwrite((dir / "images" / name).string(), cv::Mat(40, 40, CV_8UC3, cv::Scalar::all(shade += 40)));
+  }
+  fs::copy_file(dir / "images/a.png", dir / "images/a_copy.png");  // the same bytes under another name
+  std::ofstream(dir / "labels/a.txt") << "0 0.9 0.5 0.4 0.2\n"   // x 0.7..1.1: clipped
+                                      << "0 0.5 0.5 0 0.2\n"     // zero width: dropped
+                                      << "0 nan 0.5 0.1 0.1\n"   // NaN: dropped
+                                      << "0 1.5 0.5 0.2 0.2\n";  // wholly outside: dropped
+  std::ofstream(dir / "labels/b.txt") << "";                       // empty: an image without faces
+  std::ofstream(dir / "labels/d.txt") << "0 0.5 0.5 0.5 0.5\n";  // c.png has no label file
+  std::ofstream(dir / "labels/a_copy.txt") << "0 0.5 0.5 0.5 0.5\n";
+  std::ofstream(dir / "list.txt") << "images/a.png\nimages/b.png\nimages/c.png\nimages/d.png\nimages/a_copy.png\nimages/./d.png\n";
+
+  LabelAudit audit;
+  const auto samples = read_detection_list((dir / "list.txt").string(), {}, &audit);
+  ASSERT_EQ(samples.size(), 4u);
+  EXPECT_EQ(fs::path(samples[3].image).filename(), "d.png");
+  ASSERT_EQ(samples[0].boxes.size(), 1u);
+  EXPECT_FLOAT_EQ(samples[0].boxes[0].x, 0.85f);
+  EXPECT_FLOAT_EQ(samples[0].boxes[0].w, 0.3f);
+  EXPECT_TRUE(samples[1].boxes.empty());
+  EXPECT_TRUE(samples[2].boxes.empty());
+  EXPECT_EQ(audit.images, 6);
+  EXPECT_EQ(audit.clipped_boxes, 1);
+  EXPECT_EQ(audit.dropped_boxes, 2);
+  EXPECT_EQ(audit.non_finite_boxes, 1);
+  EXPECT_EQ(audit.images_with_dropped_boxes, 1);
+  EXPECT_EQ(audit.empty_label_files, 1);
+  EXPECT_EQ(audit.missing_label_files, 1);
+  EXPECT_EQ(audit.duplicate_images, 2);
+  EXPECT_EQ(audit.bad_images(), 3);
+  EXPECT_EQ(audit.summary(),
+            "labels of 6 images: 1 boxes clipped to the image, 2 boxes dropped (zero size or outside the image), "
+            "1 boxes dropped (NaN or Inf), 1 empty label files (images without faces), 1 images without a label file "
+            "(without faces), 2 repeated images dropped");
+
+  EXPECT_NO_THROW(train::BadDataCounter(0.5, audit).check_labels("list.txt"));
+  try {
+    train::BadDataCounter(0.01, audit).check_labels("list.txt");
+    ADD_FAILURE() << "3 bad images of 6 is more than 1 %";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("list.txt: 3 of 6 images have bad labels (more than 1 %)"), std::string::npos) << e.what();
+  }
+  train::BadDataCounter counter(0.5, audit);
+  counter.add(1, 10);
+  EXPECT_EQ(counter.end_epoch(), "1 of 10 images unreadable, skipped; " + audit.summary());
+  EXPECT_EQ(LabelAudit().summary(), "");
+  fs::remove_all(dir);
+}
+
+// Repeats are found by path and by bytes, and a tag (the face box) keeps two faces of one image apart.
+TEST(DetectionData, RepeatedFilesByPathBytesAndTag) {
+  const fs::path dir = temp_dir();
+  std::ofstream(dir / "x.jpg") << "same bytes";
+  std::ofstream(dir / "y.jpg") << "same bytes";
+  std::ofstream(dir / "z.jpg") << "other byte";  // the same size, other bytes
+  const std::string x = (dir / "x.jpg").string(), y = (dir / "y.jpg").string(), z = (dir / "z.jpg").string();
+  const std::string missing = (dir / "missing.jpg").string();
+  EXPECT_EQ(repeated_files({x, y, z, missing, x, missing}), (std::vector<bool>{false, true, false, false, true, true}));
+  EXPECT_EQ(repeated_files({x, x, y}, {"face 1", "face 2", "face 2"}), (std::vector<bool>{false, false, true}));
   fs::remove_all(dir);
 }
 

@@ -1,7 +1,9 @@
-// Images that cannot be decoded during training: skipped, counted (over every rank), reported, and
-// the run stops once more than a set fraction of what it has read is bad, since then the data,
-// not the odd file, is broken. The check waits for kMinImagesRead images so that one bad file in
-// the first batch does not end a run.
+// Bad training data, counted and reported with every epoch; the run stops once more than a set
+// fraction of it is bad, since then the data, not the odd file, is broken.
+//  - Labels (label_audit.h) are known when the set is read: too many bad ones stop the run before
+//    it starts.
+//  - Images that cannot be decoded are found while training (over every rank); the check waits for
+//    kMinImagesRead images so that one bad file in the first batch does not end a run.
 #pragma once
 
 #include <cstdint>
@@ -9,13 +11,24 @@
 #include <stdexcept>
 #include <string>
 
+#include "datasets/label_audit.h"
+
 namespace facekit::train {
 
 class BadDataCounter {
  public:
   static constexpr int64_t kMinImagesRead = 200;
 
-  explicit BadDataCounter(double max_fraction) : max_fraction_(max_fraction) {}
+  explicit BadDataCounter(double max_fraction, LabelAudit labels = {}) : max_fraction_(max_fraction), labels_(labels) {}
+
+  // Throws when more than the allowed fraction of the images has bad labels.
+  void check_labels(const std::string& list) const {
+    if (labels_.bad_images() <= max_fraction_ * labels_.images) return;
+    std::ostringstream message;
+    message << list << ": " << labels_.bad_images() << " of " << labels_.images << " images have bad labels (more than "
+            << 100 * max_fraction_ << " %): " << labels_.summary() << "; fix them or raise --max-bad-fraction";
+    throw std::runtime_error(message.str());
+  }
 
   // `read` counts every image attempted, `bad` those that failed to decode.
   void add(int64_t bad, int64_t read) {
@@ -32,12 +45,14 @@ class BadDataCounter {
     throw std::runtime_error(message.str());
   }
 
-  // "3 of 1200 images unreadable, skipped" for the epoch just ended ("" when none), then resets.
+  // "3 of 1200 images unreadable, skipped" for the epoch just ended, then what reading the labels
+  // fixed or dropped ("" when nothing); resets the epoch's count.
   std::string end_epoch() {
     std::string report;
     if (epoch_bad_ > 0) {
       report = std::to_string(epoch_bad_) + " of " + std::to_string(epoch_read_) + " images unreadable, skipped";
     }
+    if (const std::string labels = labels_.summary(); !labels.empty()) report += (report.empty() ? "" : "; ") + labels;
     epoch_bad_ = epoch_read_ = 0;
     return report;
   }
@@ -46,6 +61,7 @@ class BadDataCounter {
 
  private:
   double max_fraction_;
+  LabelAudit labels_;
   int64_t bad_ = 0, read_ = 0, epoch_bad_ = 0, epoch_read_ = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "datasets/formats/darknet_labels.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,6 +15,20 @@ void replace_all(std::string* text, const std::string& from, const std::string& 
   for (size_t at = text->find(from); at != std::string::npos; at = text->find(from, at + to.size())) {
     text->replace(at, from.size(), to);
   }
+}
+
+// Like Darknet's fscanf("%d %f %f %f %f"): "nan" and "inf" are numbers here, which the trainer then
+// drops and counts (label_audit.h); anything that is not a number is malformed.
+bool parse_float(const std::string& text, float* value) {
+  char* end = nullptr;
+  *value = std::strtof(text.c_str(), &end);
+  return end == text.c_str() + text.size();
+}
+
+bool parse_class(const std::string& text, int* value) {
+  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  *value = std::stoi(text);
+  return true;
 }
 
 }  // namespace
@@ -46,8 +61,13 @@ std::vector<DarknetLabel> read_darknet_labels(const std::string& label_path) {
   for (int number = 1; std::getline(file, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     std::istringstream fields(line);
+    std::string class_text, values[4];
     DarknetLabel label;
-    if (!(fields >> label.class_id >> label.cx >> label.cy >> label.w >> label.h) || label.class_id < 0) {
+    float* coordinates[4] = {&label.cx, &label.cy, &label.w, &label.h};
+    bool ok = static_cast<bool>(fields >> class_text >> values[0] >> values[1] >> values[2] >> values[3]) &&
+              parse_class(class_text, &label.class_id);
+    for (int i = 0; ok && i < 4; ++i) ok = parse_float(values[i], coordinates[i]);
+    if (!ok) {
       throw std::runtime_error(label_path + ":" + std::to_string(number) +
                                ": expected 'class cx cy w h' (class >= 0, box normalised), found '" + line + "'");
     }

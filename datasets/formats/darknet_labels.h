@@ -21,7 +21,8 @@ std::vector<std::string> read_image_list(const std::string& list_path);
 std::string darknet_label_path(const std::string& image_path);
 
 // A missing label file means no boxes (Darknet's own reading). A malformed line throws with file
-// and line; coordinates outside [0, 1] are clipped to the image when boxes are made.
+// and line. Values are returned as written, NaN and outside [0, 1] included: the detection data
+// reader clips or drops such boxes and counts them (label_audit.h).
 std::vector<DarknetLabel> read_darknet_labels(const std::string& label_path);
 
 }  // namespace facekit

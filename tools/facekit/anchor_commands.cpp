@@ -61,9 +61,11 @@ int run_anchors(const std::vector<std::string>& args) {
 
   const DataFile data = read_data_file(vm["data"].as<std::string>());
   const ClassIndexMap class_map = data.class_map.empty() ? ClassIndexMap{} : read_class_index_map(data.class_map);
-  const auto samples = read_detection_list(data.train, class_map);
+  LabelAudit labels;
+  const auto samples = read_detection_list(data.train, class_map, &labels);
   const auto boxes = train::box_sizes(samples, width, height);
   std::cout << "read " << boxes.size() << " boxes from " << samples.size() << " images of " << data.train << "\n";
+  if (const std::string fixed = labels.summary(); !fixed.empty()) std::cout << fixed << "\n";
   if (boxes.empty()) throw std::runtime_error(data.train + ": no boxes to cluster");
 
   const train::AnchorResult result = train::kmeans_anchors(boxes, o);
