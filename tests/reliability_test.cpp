@@ -5,7 +5,11 @@
 
 #include <random>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
 #include "models/classifier/age_gender_net.h"
+#include "train/sound_weights.h"
 #include "tests/test_util.h"
 
 namespace facekit::test {
@@ -13,11 +17,12 @@ namespace {
 
 const fs::path kUtkface = shared_dir() / "data" / "utkface";
 
-std::string train_command(const std::string& split, const std::string& run) {
+std::string train_command(const std::string& split, const std::string& run, int epochs = 4) {
   const std::string faces = "utkface:" + kUtkface.string();
   return std::string(FACEKIT_BINARY) + " train classifier --train " + faces + " --train-split " + split + " --val " + faces +
          " --val-split " + split + " --run " + run +
-         " --width-mult 0.25 --input-size 75 --epochs 4 --batch 4 --save-every 1 --loader-threads 1 --threads 1";
+         " --width-mult 0.25 --input-size 75 --epochs " + std::to_string(epochs) +
+         " --batch 4 --save-every 1 --loader-threads 1 --threads 1";
 }
 
 TEST(Reliability, TrainingKilledTenTimesAtRandomAlwaysResumes) {
@@ -52,6 +57,25 @@ TEST(Reliability, TrainingKilledTenTimesAtRandomAlwaysResumes) {
   ASSERT_EQ(finish.exit_code, 0) << finish.output;
   EXPECT_EQ(csv_column(run + "/results.csv", "val_gender_acc").size(), 4u);  // every epoch logged once
   EXPECT_NO_THROW(load_age_gender_checkpoint(run + "/weights/best.pt"));
+}
+
+// A learning rate that blows the weights up on resuming: the run stops naming the last good
+// checkpoint, which is left untouched, holds finite weights and resumes at a sane learning rate.
+TEST(Reliability, DivergingTrainingStopsAndKeepsTheLastGoodCheckpoint) {
+  FACEKIT_REQUIRE_PATH(kUtkface);
+  TempDir dir;
+  const std::string split = utkface_split(dir.path(), 16, 40), run = dir / "run", last = run + "/weights/last.pt";
+  const auto first = run_command(train_command(split, run, 1));
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const std::string good = read_file(last);
+  const auto diverged = run_command(train_command(split, run, 3) + " --resume --lr 1e30");
+  EXPECT_EQ(diverged.exit_code, 1) << diverged.output;
+  EXPECT_NE(diverged.output.find("the last good checkpoint is " + last), std::string::npos) << diverged.output;
+  EXPECT_EQ(read_file(last), good);
+  EXPECT_TRUE(train::all_finite(*load_age_gender_checkpoint(last).net));
+  const auto resumed = run_command(train_command(split, run, 2) + " --resume");
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(csv_column(run + "/results.csv", "val_gender_acc").size(), 2u);
 }
 
 // A run folder that cannot be made (under a file), and one that cannot be written (read-only;
@@ -99,6 +123,42 @@ TEST(Reliability, UnreadableTrainingImagesAreCountedAndStopTheRunAboveTheLimit) 
   EXPECT_EQ(stopped.exit_code, 1) << stopped.output;
   EXPECT_NE(stopped.output.find("cannot be decoded (more than 1 %): the data is broken"), std::string::npos) << stopped.output;
   EXPECT_NE(stopped.output.find("of the 200 images read so far"), std::string::npos) << stopped.output;  // the first check
+}
+
+// Detection labels with a NaN, a zero-size box and a repeated image (3 bad of 8): the counts are
+// printed at start and with each report; under the default 1 % the run refuses to start.
+TEST(Reliability, BrokenDetectionLabelsAreCountedAndStopTheRunAboveTheLimit) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "images");
+  fs::create_directories(dir.path() / "labels");
+  std::ofstream list(dir / "train.txt");
+  cv::RNG rng(1);
+  for (int i = 0; i < 7; ++i) {
+    cv::Mat image(96, 96, CV_8UC3);
+    rng.fill(image, cv::RNG::UNIFORM, 0, 255);
+    const std::string name = "i" + std::to_string(i);
+    cv::imwrite((dir.path() / "images" / (name + ".jpg")).string(), image);
+    write_file(dir.path() / "labels" / (name + ".txt"), i == 0 ? "0 nan 0.5 0.2 0.2\n" : i == 1 ? "0 0.5 0.5 0.2 0\n" : "0 0.5 0.5 0.3 0.4\n");
+    list << (dir.path() / "images" / (name + ".jpg")).string() << "\n";
+  }
+  list << (dir.path() / "images" / "i6.jpg").string() << "\n";
+  list.close();
+  write_file(dir.path() / "face.data", "classes = 1\ntrain = " + dir / "train.txt" + "\nbackup = " + dir / "backup" + "\n");
+  const std::string command = std::string(FACEKIT_BINARY) + " train detector --cfg " + FACEKIT_SOURCE_DIR +
+                              "/models/cfg/yolo-fastest-1.1-face.cfg --data " + dir / "face.data" +
+                              " --max-batches 1 --batch 2 --subdivisions 1 --threads 1";
+  const std::string counts = "labels of 8 images: 1 boxes dropped (zero size or outside the image), 1 boxes dropped (NaN or Inf), "
+                             "1 repeated images dropped";
+  const auto stopped = run_command(command);
+  EXPECT_EQ(stopped.exit_code, 1) << stopped.output;
+  EXPECT_NE(stopped.output.find("3 of 8 images have bad labels (more than 1 %)"), std::string::npos) << stopped.output;
+  EXPECT_FALSE(fs::exists(dir.path() / "backup" / "yolo-fastest-1.1-face_last.weights"));
+  const auto tolerated = run_command(command + " --max-bad-fraction 0.5");
+  EXPECT_EQ(tolerated.exit_code, 0) << tolerated.output;
+  EXPECT_NE(tolerated.output.find("training on 7 images"), std::string::npos) << tolerated.output;
+  const size_t at_start = tolerated.output.find(counts + "\n"), at_report = tolerated.output.find("iteration 1: " + counts + "\n");
+  EXPECT_NE(at_report, std::string::npos) << tolerated.output;
+  EXPECT_LT(at_start, at_report) << tolerated.output;  // printed when the list is read, then with the report
 }
 
 }  // namespace

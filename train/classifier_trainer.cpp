@@ -9,11 +9,13 @@
 
 #include "convert/torchvision_import.h"
 #include "datasets/atomic_file.h"
+#include "datasets/duplicates.h"
 #include "datasets/face_loader.h"
 #include "eval/classify_faces.h"
 #include "train/archive_io.h"
 #include "train/bad_data.h"
 #include "train/run_log.h"
+#include "train/sound_weights.h"
 
 namespace facekit::train {
 namespace {
@@ -206,11 +208,27 @@ StepSums sum_over_ranks(const StepSums& local, DataParallel& parallel) {
   return {v(0), v(1), v(2), v(3), v(4), v(5)};
 }
 
+// The set with each face listed again (same image file, same face box) dropped, counted in `labels`.
+FaceDataset without_repeats(const FaceDataset& set, LabelAudit* labels) {
+  FaceDataset kept = set;
+  labels->images = static_cast<int64_t>(set.samples.size());
+  labels->duplicate_images = drop_repeated_images(&kept.samples, [](const FaceSample& s) {
+    return s.face ? std::to_string(s.face->x1) + "," + std::to_string(s.face->y1) + "," + std::to_string(s.face->x2) + "," +
+                        std::to_string(s.face->y2)
+                  : std::string();
+  });
+  return kept;
+}
+
 }  // namespace
 
-ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceDataset& val_set,
+ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, const FaceDataset& val_set,
                                        const ClassifierTrainOptions& o) {
+  LabelAudit labels;
+  const FaceDataset train_set = without_repeats(listed_train_set, &labels);
   if (train_set.samples.empty()) throw std::invalid_argument("train classifier: the training set is empty");
+  BadDataCounter bad_data(o.max_bad_fraction, labels);
+  bad_data.check_labels("train classifier: the training set");
   DataParallel parallel(o.distributed);
   const bool main_rank = parallel.is_main();
   const BatchSplit split = split_batch(o, parallel.world_size());
@@ -265,15 +283,23 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
     std::cout << "data-parallel: " << parallel.world_size() << " ranks, global batch " << o.batch_size << " = "
               << split.subdivisions << " micro-batches of " << split.micro_batch << ", " << split.per_rank << " per rank\n";
   }
+  torch::Tensor probe;  // the latest micro-batch, on which save_checkpoint checks the weights
   const auto save_checkpoint = [&](const std::string& path) {
     parallel.average_buffers(*net);  // every rank's BN running statistics, so all ranks call this
+    const bool sound = all_finite(*net) && (!probe.defined() || in_eval_mode(*net, [&] {
+                                               const AgeGenderOutput out = net->forward(probe);
+                                               return all_finite(out.gender_logits) && all_finite(out.age_logits);
+                                             }));
+    if (!parallel.all_true(sound)) {  // each rank checked its own batch: all stop together
+      throw std::runtime_error("train classifier: the weights give non-finite values (training diverged; lower --lr); "
+                               "nothing was saved, the last good checkpoint is " + last);
+    }
     if (main_rank) save_age_gender_checkpoint(path, net, config);
   };
   const auto save_training_state = [&](const TrainState& s) {
     if (main_rank) save_state(state_path, s, *optimizer, *net);
   };
   ClassifierTrainResult result;
-  BadDataCounter bad_data(o.max_bad_fraction);
   const int total_steps = o.max_steps > 0 ? std::min(o.max_steps, o.epochs * steps_per_epoch) : o.epochs * steps_per_epoch;
   Progress progress(total_steps, state.step);
   int bad_in_a_row = 0;
@@ -298,6 +324,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceD
         // micro-batch that decoding failures left with one face is not trained on.
         if (batch.size() < kMinFacesToTrain) continue;
         const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, config.crop.size, config.crop.size}).to(o.device);
+        probe = input.clone();
         const Losses losses = compute_losses(net->forward(input), targets_of(batch, o.device), o, age_weight);
         (losses.total / split.per_rank).backward();  // this rank's mean over its micro-batches
         local.loss += losses.total.item<double>() * batch.size();

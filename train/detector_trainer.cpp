@@ -21,6 +21,7 @@
 #include "train/net_training_config.h"
 #include "train/region_loss.h"
 #include "train/run_log.h"
+#include "train/sound_weights.h"
 #include "train/yolo_loss.h"
 
 namespace facekit::train {
@@ -111,6 +112,20 @@ torch::Tensor detection_loss(const darknet::NetDef& def, const std::vector<torch
     if (layer.type == LayerType::kRegion) total = total + region_loss(layer, outputs[layer.index - 1], truths, seen);
   }
   return total;
+}
+
+// Finite weights whose heads' inputs are finite on `input` (sound_weights.h).
+bool sound_weights(darknet::DarknetNet& net, const torch::Tensor& input) {
+  if (!all_finite(*net)) return false;
+  if (!input.defined()) return true;
+  return in_eval_mode(*net, [&] {
+    const auto outputs = net->forward_all(input);
+    for (const auto& layer : net->def().layers) {
+      const bool head = layer.type == LayerType::kYolo || layer.type == LayerType::kRegion;
+      if (head && !all_finite(outputs[static_cast<size_t>(layer.index - 1)])) return false;
+    }
+    return true;
+  });
 }
 
 // AP@0.5 of class 0 on the validation list, at the cfg's input size.
@@ -252,11 +267,15 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   model.net->train();
 
   const ClassIndexMap class_map = data.class_map.empty() ? ClassIndexMap() : read_class_index_map(data.class_map);
-  const auto train_samples = read_detection_list(data.train, class_map);
+  LabelAudit labels;
+  const auto train_samples = read_detection_list(data.train, class_map, &labels);
   const auto valid_samples = data.valid.empty() ? std::vector<DetectionSample>() : read_detection_list(data.valid, class_map);
   report << "training on " << train_samples.size() << " images, validating on " << valid_samples.size() << "; batch "
             << config.batch << " = " << config.subdivisions << " x " << config.mini_batch() << ", " << config.max_batches
             << " iterations\n";
+  if (const std::string fixed = labels.summary(); !fixed.empty()) report << fixed << "\n";
+  BadDataCounter bad_data(o.max_bad_fraction, labels);
+  bad_data.check_labels(data.train);
   if (parallel.active()) report << "data-parallel: " << world << " ranks, " << per_rank << " micro-batches each per iteration\n";
 
   DetectionLoaderOptions lo;
@@ -289,9 +308,9 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   loader.start_epoch(epoch, static_cast<int>(mini_done % per_epoch));
 
   DetectorTrainResult result;
-  BadDataCounter bad_data(o.max_bad_fraction);
   Progress progress(config.max_batches, state.iteration);
   int bad_in_a_row = 0, width = def.width, height = def.height;
+  torch::Tensor probe;  // the latest micro-batch, on which the weights are checked before saving
   double loss_sum = 0;
   int loss_count = 0;
   while (state.iteration < config.max_batches) {
@@ -314,6 +333,7 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
       read += static_cast<double>(batch.unreadable.size()) + batch.size();
       if (batch.size() == 0) continue;
       const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, batch.height, batch.width}).to(o.device);
+      probe = input.clone();
       const long long seen = static_cast<long long>(state.iteration) * config.batch;
       const auto total = detection_loss(def, model.net->forward_all(input), truths_of(batch), batch.width, batch.height, seen);
       // Darknet divides the summed update by the batch: here this rank's share of it, which the
@@ -348,6 +368,10 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
       const long long seen = static_cast<long long>(state.iteration) * config.batch;
       double ap50 = NAN;
       parallel.average_buffers(*model.net);  // BN running statistics of every rank, before they are used or saved
+      if (!parallel.all_true(sound_weights(model.net, probe))) {  // each rank checked its own batch: all stop together
+        throw std::runtime_error("train detector: the weights give non-finite values (training diverged; lower the "
+                                 "learning rate); nothing was saved, the last good weights are " + last);
+      }
       if (validate_now) {
         if (main_rank) progress.finish_line();
         ap50 = validate(model.net, valid_samples, o.device);  // on every rank: none idles into the timeout
@@ -358,7 +382,7 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
         }
       }
       if (const std::string bad = bad_data.end_epoch(); main_rank && !bad.empty()) {
-        std::cout << "iteration " << state.iteration << ": " << bad << " since the last report\n";
+        std::cout << "iteration " << state.iteration << ": " << bad << "\n";
       }
       if (main_rank) {
         save_weights(model, seen, last);

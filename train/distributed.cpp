@@ -161,6 +161,12 @@ void DataParallel::sum(torch::Tensor& values) {
   if (active()) all_reduce(values);
 }
 
+bool DataParallel::all_true(bool value) {
+  auto failed = torch::tensor({value ? 0.0 : 1.0}, torch::kDouble);
+  sum(failed);
+  return failed.item<double>() == 0;
+}
+
 void DataParallel::average_buffers(torch::nn::Module& module) {
   if (!active()) return;
   torch::NoGradGuard no_grad;

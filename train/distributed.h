@@ -58,6 +58,8 @@ class DataParallel {
   void average_gradients(const std::vector<torch::Tensor>& parameters);
   // Element-wise sum over the ranks (losses, counts), in place.
   void sum(torch::Tensor& values);
+  // Whether `value` holds on every rank (a check each rank made on its own data).
+  bool all_true(bool value);
   // Buffers (BN running statistics) averaged over the ranks.
   void average_buffers(torch::nn::Module& module);
 
