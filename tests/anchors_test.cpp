@@ -196,7 +196,14 @@ TEST(FaceCfgs, AnchorsAreReproducedFromTheFaceData) {
     o.count = 6;
     o.seed = 0;
     const AnchorResult r = kmeans_anchors(boxes, o);
-    EXPECT_EQ(anchors_cfg_line(r.anchors), anchors_cfg_line(cfg_anchors(def)));
+    // The cfgs' anchors predate dropping the 42 repeated photos, which moves them by at most 1 px
+    // (see the cfgs' header).
+    const auto found = rounded_anchors(r.anchors), shipped = cfg_anchors(def);
+    ASSERT_EQ(found.size(), shipped.size());
+    for (size_t i = 0; i < found.size(); ++i) {
+      EXPECT_NEAR(found[i].w, shipped[i].w, 1.0) << anchors_cfg_line(r.anchors);
+      EXPECT_NEAR(found[i].h, shipped[i].h, 1.0) << anchors_cfg_line(r.anchors);
+    }
     EXPECT_GT(r.mean_iou, 0.8);
   }
 }
