@@ -244,6 +244,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
   const AgeGenderConfig config = loaded.config;
   net->to(o.device);
   parallel.broadcast(*net);  // every rank starts from rank 0's weights
+  parallel.reduce_gradients_of(net->parameters());
   if (main_rank) require_writable_folder(weights.string(), kCheckpointCopies * module_bytes(*net));
 
   FaceLoaderOptions lo;
@@ -322,11 +323,15 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
         for (const auto& image : batch.unreadable) std::cerr << "\nwarning: " << image << ": cannot decode, skipped\n";
         // BatchNorm in training needs two faces (the late maps are 1x1 at small inputs): a
         // micro-batch that decoding failures left with one face is not trained on.
-        if (batch.size() < kMinFacesToTrain) continue;
+        const bool sync = m == split.per_rank - 1;  // its backward averages the step's gradients over the ranks
+        if (batch.size() < kMinFacesToTrain) {
+          if (sync) parallel.backward({}, sync);
+          continue;
+        }
         const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, config.crop.size, config.crop.size}).to(o.device);
         probe = input.clone();
         const Losses losses = compute_losses(net->forward(input), targets_of(batch, o.device), o, age_weight);
-        (losses.total / split.per_rank).backward();  // this rank's mean over its micro-batches
+        parallel.backward(losses.total / split.per_rank, sync);  // this rank's mean over its micro-batches
         local.loss += losses.total.item<double>() * batch.size();
         local.gender += losses.gender.item<double>() * batch.size();
         local.age += losses.age.item<double>() * batch.size();
@@ -347,7 +352,6 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
         continue;
       }
       bad_in_a_row = 0;
-      parallel.average_gradients(net->parameters());
       optimizer->step();
       state.loss_sum += step.loss;
       state.gender_loss_sum += step.gender;

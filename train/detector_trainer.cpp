@@ -263,6 +263,7 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   freeze_layers(model.net, o.freeze, report);
   model.net->to(o.device);
   parallel.broadcast(*model.net);  // every rank starts from rank 0's weights
+  parallel.reduce_gradients_of(model.net->parameters());  // after freeze_layers: the trainable ones
   if (main_rank) require_writable_folder(backup.string(), kCheckpointCopies * module_bytes(*model.net));
   model.net->train();
 
@@ -331,14 +332,18 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
       for (const auto& bad : batch.unreadable) std::cerr << "\nwarning: " << bad << ": cannot decode, skipped\n";
       unreadable += static_cast<double>(batch.unreadable.size());
       read += static_cast<double>(batch.unreadable.size()) + batch.size();
-      if (batch.size() == 0) continue;
+      const bool sync = s == per_rank - 1;  // its backward averages the iteration's gradients over the ranks
+      if (batch.size() == 0) {
+        if (sync) parallel.backward({}, sync);
+        continue;
+      }
       const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, batch.height, batch.width}).to(o.device);
       probe = input.clone();
       const long long seen = static_cast<long long>(state.iteration) * config.batch;
       const auto total = detection_loss(def, model.net->forward_all(input), truths_of(batch), batch.width, batch.height, seen);
       // Darknet divides the summed update by the batch: here this rank's share of it, which the
       // average over the ranks turns into the whole batch's.
-      (total / (config.batch / world)).backward();
+      parallel.backward(total / (config.batch / world), sync);
       loss += total.item<double>() / config.batch;
     }
     auto summed = torch::tensor({loss, unreadable, read}, torch::kDouble);
@@ -355,7 +360,6 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
       continue;
     }
     bad_in_a_row = 0;
-    parallel.average_gradients(model.net->parameters());
     optimizer->step();
     if (result.iterations == 0) result.first_loss = loss;
     ++result.iterations;

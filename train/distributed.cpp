@@ -1,15 +1,20 @@
 #include "train/distributed.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/reducer.hpp>
 
 namespace facekit::train {
 namespace {
 
-constexpr int64_t kBucketBytes = 25 << 20;  // PyTorch DDP's default bucket_cap_mb
+// PyTorch DDP's defaults: buffers averaged in 25 MB buckets; gradients in a first bucket of 1 MB
+// (so that even a small net's all-reduce starts before its backward ends), then 25 MB ones.
+constexpr int64_t kBucketBytes = 25 << 20;
+constexpr int64_t kFirstBucketBytes = 1 << 20;
 
 std::string env(const char* name) {
   const char* value = std::getenv(name);
@@ -116,14 +121,18 @@ DataParallel::~DataParallel() = default;
 
 // A collective that fails (a rank died, or stayed silent past the timeout) ends this rank too,
 // with a message saying so; checkpoints are only ever renamed into place, so the last one holds.
+std::string DataParallel::lost_contact(const std::exception& e) const {
+  return "distributed: rank " + std::to_string(options_.rank) +
+         " lost contact with the other ranks (one died or stopped answering for " +
+         std::to_string(options_.timeout.count()) + " s): " + first_line(e.what()) +
+         "; stopping. The last complete checkpoint is intact: continue with --resume.";
+}
+
 void DataParallel::wait(const c10::intrusive_ptr<c10d::Work>& work) const {
   try {
     work->wait();
   } catch (const std::exception& e) {
-    throw std::runtime_error("distributed: rank " + std::to_string(options_.rank) +
-                             " lost contact with the other ranks (one died or stopped answering for " +
-                             std::to_string(options_.timeout.count()) + " s): " + first_line(e.what()) +
-                             "; stopping. The last complete checkpoint is intact: continue with --resume.");
+    throw std::runtime_error(lost_contact(e));
   }
 }
 
@@ -144,17 +153,44 @@ void DataParallel::broadcast(torch::nn::Module& module) {
   }
 }
 
-void DataParallel::average_gradients(const std::vector<torch::Tensor>& parameters) {
+void DataParallel::reduce_gradients_of(const std::vector<torch::Tensor>& parameters) {
   if (!active()) return;
-  std::vector<torch::Tensor> grads;
+  reduced_.clear();
   for (const auto& p : parameters) {
-    if (p.grad().defined()) grads.push_back(p.grad());
+    if (p.requires_grad()) reduced_.push_back(p);
   }
-  const double scale = 1.0 / options_.world_size;
-  for_each_bucket(grads, [&](torch::Tensor& flat) {
-    all_reduce(flat);
-    flat.mul_(scale);
-  });
+  if (reduced_.empty()) return;  // everything frozen: nothing to average
+  // As DistributedDataParallel does: buckets in parameter order, then reversed, since backward
+  // produces the last layers' gradients first. find_unused_parameters: a parameter the loss does not
+  // reach (a frozen backbone, a head without labels in a batch) counts as ready instead of stalling.
+  auto [buckets, limits] = c10d::compute_bucket_assignment_by_size(
+      reduced_, {static_cast<size_t>(kFirstBucketBytes), static_cast<size_t>(kBucketBytes)});
+  std::reverse(buckets.begin(), buckets.end());
+  std::reverse(limits.begin(), limits.end());
+  reducer_ = std::make_unique<c10d::Reducer>(reduced_, std::move(buckets), std::move(limits), group_,
+                                             std::vector<bool>(reduced_.size(), false), kBucketBytes,
+                                             /*find_unused_parameters=*/true, /*gradient_as_bucket_view=*/false,
+                                             std::unordered_map<size_t, std::string>(), kFirstBucketBytes);
+}
+
+void DataParallel::backward(const torch::Tensor& loss, bool sync) {
+  if (!sync || !reducer_) {
+    if (loss.defined()) loss.backward();
+    return;
+  }
+  torch::Tensor synced = loss;
+  if (!synced.defined()) {  // zero gradients for every parameter: the others' all-reduces need ours
+    synced = torch::zeros({}, reduced_.front().options());
+    for (const auto& p : reduced_) {
+      if (p.requires_grad()) synced = synced + p.reshape(-1)[0] * 0;
+    }
+  }
+  reducer_->prepare_for_backward({synced});
+  try {
+    synced.backward();
+  } catch (const std::exception& e) {
+    throw std::runtime_error(lost_contact(e));
+  }
 }
 
 void DataParallel::sum(torch::Tensor& values) {

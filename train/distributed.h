@@ -5,7 +5,9 @@
 // - rank 0 broadcasts the initial weights, so every rank starts from the same ones;
 // - every global batch is cut into world_size consecutive slices, one per rank
 //   (datasets/epoch_order); augmentation draws from the sample's place in the epoch, not the rank;
-// - after backward, gradients are averaged over the ranks in buckets (one all-reduce per ~25 MB);
+// - gradients are averaged over the ranks while backward runs, by c10d's Reducer (the engine of
+//   PyTorch's DistributedDataParallel): buckets of ~1 MB, then ~25 MB, each all-reduced as soon as
+//   its gradients are ready; with several micro-batches per rank only the last backward syncs;
 // - BatchNorm normalises with each rank's own slice (no SyncBatchNorm), which is exactly what one
 //   process computes with `subdivisions` = world_size micro-batches; running statistics are
 //   averaged over the ranks before every checkpoint;
@@ -22,6 +24,7 @@
 
 namespace c10d {
 class ProcessGroup;
+class Reducer;
 class Work;
 }  // namespace c10d
 
@@ -54,8 +57,14 @@ class DataParallel {
 
   // Rank 0's parameters and buffers to every rank.
   void broadcast(torch::nn::Module& module);
-  // Gradients summed over the ranks and divided by world_size, bucketed.
-  void average_gradients(const std::vector<torch::Tensor>& parameters);
+  // The parameters whose gradients backward(..., sync) averages; call once, after broadcast, with
+  // the trainable ones. Parameters frozen later simply get no gradient.
+  void reduce_gradients_of(const std::vector<torch::Tensor>& parameters);
+  // loss.backward(). With `sync` (a step's last micro-batch) the gradients accumulated so far are
+  // averaged over the ranks before it returns; an undefined `loss` only syncs (a rank whose last
+  // micro-batch had nothing to train on must still take part). Without `sync` they accumulate
+  // locally, like DistributedDataParallel's no_sync().
+  void backward(const torch::Tensor& loss, bool sync);
   // Element-wise sum over the ranks (losses, counts), in place.
   void sum(torch::Tensor& values);
   // Whether `value` holds on every rank (a check each rank made on its own data).
@@ -64,10 +73,13 @@ class DataParallel {
   void average_buffers(torch::nn::Module& module);
 
  private:
+  std::string lost_contact(const std::exception& e) const;  // the message when a collective fails
   void wait(const c10::intrusive_ptr<c10d::Work>& work) const;
   void all_reduce(torch::Tensor& flat);
   DistributedOptions options_;
   c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  std::vector<torch::Tensor> reduced_;  // what reduce_gradients_of was given
+  std::unique_ptr<c10d::Reducer> reducer_;
 };
 
 }  // namespace facekit::train
