@@ -17,12 +17,12 @@ namespace {
 
 const fs::path kUtkface = shared_dir() / "data" / "utkface";
 
-std::string train_command(const std::string& split, const std::string& run, int epochs = 4) {
+std::string train_command(const std::string& split, const std::string& run, int epochs = 4, int save_every = 1) {
   const std::string faces = "utkface:" + kUtkface.string();
   return std::string(FACEKIT_BINARY) + " train classifier --train " + faces + " --train-split " + split + " --val " + faces +
          " --val-split " + split + " --run " + run +
          " --width-mult 0.25 --input-size 75 --epochs " + std::to_string(epochs) +
-         " --batch 4 --save-every 1 --loader-threads 1 --threads 1";
+         " --batch 4 --save-every " + std::to_string(save_every) + " --loader-threads 1 --threads 1";
 }
 
 TEST(Reliability, TrainingKilledTenTimesAtRandomAlwaysResumes) {
@@ -59,23 +59,34 @@ TEST(Reliability, TrainingKilledTenTimesAtRandomAlwaysResumes) {
   EXPECT_NO_THROW(load_age_gender_checkpoint(run + "/weights/best.pt"));
 }
 
-// A learning rate that blows the weights up on resuming: the run stops naming the last good
-// checkpoint, which is left untouched, holds finite weights and resumes at a sane learning rate.
+// A learning rate that blows the weights up on resuming, after one good epoch. The first update has
+// a finite loss, the next ones are NaN. Saving every step, the save right after that update refuses
+// the broken weights; saving per epoch, 5 NaN steps in a row stop the run. Either way the run stops
+// naming the last good checkpoint, which is left untouched, holds finite weights and resumes at a
+// sane learning rate.
 TEST(Reliability, DivergingTrainingStopsAndKeepsTheLastGoodCheckpoint) {
   FACEKIT_REQUIRE_PATH(kUtkface);
-  TempDir dir;
-  const std::string split = utkface_split(dir.path(), 16, 40), run = dir / "run", last = run + "/weights/last.pt";
-  const auto first = run_command(train_command(split, run, 1));
-  ASSERT_EQ(first.exit_code, 0) << first.output;
-  const std::string good = read_file(last);
-  const auto diverged = run_command(train_command(split, run, 3) + " --resume --lr 1e30");
-  EXPECT_EQ(diverged.exit_code, 1) << diverged.output;
-  EXPECT_NE(diverged.output.find("the last good checkpoint is " + last), std::string::npos) << diverged.output;
-  EXPECT_EQ(read_file(last), good);
-  EXPECT_TRUE(train::all_finite(*load_age_gender_checkpoint(last).net));
-  const auto resumed = run_command(train_command(split, run, 2) + " --resume");
-  EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_EQ(csv_column(run + "/results.csv", "val_gender_acc").size(), 2u);
+  for (const int save_every : {1, 0}) {
+    SCOPED_TRACE("--save-every " + std::to_string(save_every));
+    TempDir dir;
+    const std::string split = utkface_split(dir.path(), 32, 40), run = dir / "run", last = run + "/weights/last.pt";
+    const auto first = run_command(train_command(split, run, 1, save_every));
+    ASSERT_EQ(first.exit_code, 0) << first.output;
+    const std::string good = read_file(last);
+    const auto diverged = run_command(train_command(split, run, 3, save_every) + " --resume --lr 1e30");
+    EXPECT_EQ(diverged.exit_code, 1) << diverged.output;
+    if (save_every == 0) {
+      EXPECT_NE(diverged.output.find("loss is nan, step skipped"), std::string::npos) << diverged.output;
+    }
+    EXPECT_NE(diverged.output.find(save_every ? "the weights give non-finite values" : "5 non-finite losses in a row"),
+              std::string::npos) << diverged.output;
+    EXPECT_NE(diverged.output.find("the last good checkpoint is " + last), std::string::npos) << diverged.output;
+    EXPECT_EQ(read_file(last), good);
+    EXPECT_TRUE(train::all_finite(*load_age_gender_checkpoint(last).net));
+    const auto resumed = run_command(train_command(split, run, 2, save_every) + " --resume");
+    EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
+    EXPECT_EQ(csv_column(run + "/results.csv", "val_gender_acc").size(), 2u);
+  }
 }
 
 // A run folder that cannot be made (under a file), and one that cannot be written (read-only;
