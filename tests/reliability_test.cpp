@@ -120,7 +120,8 @@ TEST(Reliability, UnreadableTrainingImagesAreCountedAndStopTheRunAboveTheLimit) 
   std::string name;
   for (int i = 0; i < 8 && std::getline(names, name); ++i) {
     fs::copy_file(kUtkface / "images" / name, dir / ("good" + std::to_string(i) + ".jpg"));
-    write_file(dir / ("bad" + std::to_string(i) + ".jpg"), "\xff\xd8 truncated");
+    // Distinct bytes: identical files would be dropped as repeats before anything is decoded.
+    write_file(dir / ("bad" + std::to_string(i) + ".jpg"), "\xff\xd8 truncated " + std::to_string(i));
     csv << "good" << i << ".jpg,30,M\nbad" << i << ".jpg,30,F\n";
   }
   csv.close();

@@ -284,9 +284,11 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
     std::cout << "data-parallel: " << parallel.world_size() << " ranks, global batch " << o.batch_size << " = "
               << split.subdivisions << " micro-batches of " << split.micro_batch << ", " << split.per_rank << " per rank\n";
   }
-  torch::Tensor probe;  // the latest micro-batch, on which save_checkpoint checks the weights
-  const auto save_checkpoint = [&](const std::string& path) {
-    parallel.average_buffers(*net);  // every rank's BN running statistics, so all ranks call this
+  torch::Tensor probe;  // the latest micro-batch, on which settle_weights checks the weights
+  // Before validating or saving, on every rank: the ranks' BN running statistics averaged, and the
+  // weights checked (sound_weights.h).
+  const auto settle_weights = [&] {
+    parallel.average_buffers(*net);
     const bool sound = all_finite(*net) && (!probe.defined() || in_eval_mode(*net, [&] {
                                                const AgeGenderOutput out = net->forward(probe);
                                                return all_finite(out.gender_logits) && all_finite(out.age_logits);
@@ -295,6 +297,8 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
       throw std::runtime_error("train classifier: the weights give non-finite values (training diverged; lower --lr); "
                                "nothing was saved, the last good checkpoint is " + last);
     }
+  };
+  const auto save_checkpoint = [&](const std::string& path) {
     if (main_rank) save_age_gender_checkpoint(path, net, config);
   };
   const auto save_training_state = [&](const TrainState& s) {
@@ -363,6 +367,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
                       "epoch " + std::to_string(state.epoch + 1) + "/" + std::to_string(o.epochs));
       }
       if (o.save_every > 0 && state.step % o.save_every == 0) {
+        settle_weights();
         save_checkpoint(last);
         save_training_state(state);
       }
@@ -371,7 +376,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
     if (state.batch_in_epoch < steps_per_epoch) break;  // --max-steps stopped inside the epoch
 
     // Every rank validates (the same faces, the same result): no rank idles into the timeout.
-    parallel.average_buffers(*net);
+    settle_weights();
     const auto report = eval::classify_and_score(net, config, val_set, o.batch_size, o.loader_threads, o.device);
     const double score = (report.gender_acc + report.age_exact) / 2;
     const double n = std::max(1, state.loss_count);
@@ -402,6 +407,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
     save_training_state(next);
   }
   if (state.batch_in_epoch > 0) {  // stopped mid-epoch: keep where we are for --resume
+    settle_weights();
     save_checkpoint(last);
     save_training_state(state);
   }
