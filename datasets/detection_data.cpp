@@ -43,9 +43,8 @@ bool clipped(float x1, float y1, float x2, float y2, int class_id, LabelledBox* 
 DetectionSample darknet_sample(const std::string& image, LabelAudit* audit) {
   DetectionSample sample{image, {}};
   const std::string label_path = darknet_label_path(image);
-  if (!fs::exists(label_path)) ++audit->missing_label_files;
   const auto labels = read_darknet_labels(label_path);
-  if (labels.empty() && fs::exists(label_path)) ++audit->empty_label_files;
+  if (labels.empty()) ++(fs::exists(label_path) ? audit->empty_label_files : audit->missing_label_files);
   for (const auto& l : labels) {
     LabelledBox box;
     if (clipped(l.cx - l.w / 2, l.cy - l.h / 2, l.cx + l.w / 2, l.cy + l.h / 2, l.class_id, &box, audit)) sample.boxes.push_back(box);

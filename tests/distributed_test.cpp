@@ -42,6 +42,24 @@ TwoRanks run_two_ranks(const std::function<std::string(int rank)>& command, cons
   return result;
 }
 
+// The same training as 1 process in dir/single and as 2 ranks on 127.0.0.1 in dir/dist:
+// command(run folder, extra options), with `single_extra` for the process and `dist_extra` plus the
+// rank options for the ranks. All three must succeed (the caller checks HasFailure()); returns
+// rank 0's output.
+using TrainCommand = std::function<std::string(const std::string& run, const std::string& extra)>;
+std::string train_one_and_two_ranks(const TempDir& dir, const TrainCommand& command, const std::string& single_extra,
+                                    const std::string& dist_extra, int port_offset) {
+  const auto single = run_command(command(dir / "single", single_extra));
+  EXPECT_EQ(single.exit_code, 0) << single.output;
+  const std::string ranks =
+      dist_extra + " --dist-url tcp://127.0.0.1:" + std::to_string(free_port(port_offset)) + " --world-size 2 --rank ";
+  const auto dist = run_two_ranks([&](int rank) { return command(dir / "dist", ranks + std::to_string(rank)); }, dir / "rank1.log");
+  EXPECT_EQ(dist.rank0.exit_code, 0) << dist.rank0.output;
+  EXPECT_EQ(dist.rank1_exit, 0) << dist.rank1_log;
+  EXPECT_NE(dist.rank0.output.find("data-parallel: 2 ranks"), std::string::npos) << dist.rank0.output;
+  return dist.rank0.output;
+}
+
 std::string classifier_command(const std::string& split, const std::string& run, const std::string& extra, int batch = 8) {
   const std::string faces = "utkface:" + kUtkface.string();
   // Dropout off: its masks come from each process's own generator (documented in the README).
@@ -55,14 +73,9 @@ TEST(Distributed, TwoClassifierRanksReachTheWeightsOfOneProcess) {
   TempDir dir;
   const std::string split = utkface_split(dir.path(), 32, 50);
   // One process, the global batch of 8 as 2 micro-batches of 4: what 2 ranks of 4 compute.
-  const auto single = run_command(classifier_command(split, dir / "single", "--epochs 1 --subdivisions 2"));
-  ASSERT_EQ(single.exit_code, 0) << single.output;
-  const std::string url = " --epochs 1 --dist-url tcp://127.0.0.1:" + std::to_string(free_port(1)) + " --world-size 2 --rank ";
-  const auto dist = run_two_ranks([&](int rank) { return classifier_command(split, dir / "dist", url + std::to_string(rank)); },
-                                  dir / "rank1.log");
-  ASSERT_EQ(dist.rank0.exit_code, 0) << dist.rank0.output;
-  ASSERT_EQ(dist.rank1_exit, 0) << dist.rank1_log;
-  EXPECT_NE(dist.rank0.output.find("data-parallel: 2 ranks"), std::string::npos) << dist.rank0.output;
+  const TrainCommand command = [&](const std::string& run, const std::string& extra) { return classifier_command(split, run, extra); };
+  train_one_and_two_ranks(dir, command, "--epochs 1 --subdivisions 2", "--epochs 1", 1);
+  ASSERT_FALSE(HasFailure());
 
   const auto a = load_age_gender_checkpoint(dir / "single/weights/last.pt");
   const auto b = load_age_gender_checkpoint(dir / "dist/weights/last.pt");
@@ -99,15 +112,12 @@ TEST(Distributed, TwoRanksOfTwoMicroBatchesSyncOnlyTheLast) {
   FACEKIT_REQUIRE_PATH(kUtkface);
   TempDir dir;
   const std::string split = utkface_split(dir.path(), 32, 50);
-  const auto single = run_command(classifier_command(split, dir / "single", "--epochs 1 --max-steps 1 --subdivisions 4", 16));
-  ASSERT_EQ(single.exit_code, 0) << single.output;
-  const std::string url = " --epochs 1 --max-steps 1 --subdivisions 4 --dist-url tcp://127.0.0.1:" + std::to_string(free_port(7)) +
-                          " --world-size 2 --rank ";
-  const auto dist = run_two_ranks([&](int rank) { return classifier_command(split, dir / "dist", url + std::to_string(rank), 16); },
-                                  dir / "rank1.log");
-  ASSERT_EQ(dist.rank0.exit_code, 0) << dist.rank0.output;
-  ASSERT_EQ(dist.rank1_exit, 0) << dist.rank1_log;
-  EXPECT_NE(dist.rank0.output.find("4 micro-batches of 4, 2 per rank"), std::string::npos) << dist.rank0.output;
+  const TrainCommand command = [&](const std::string& run, const std::string& extra) {
+    return classifier_command(split, run, "--epochs 1 --max-steps 1 --subdivisions 4 " + extra, 16);
+  };
+  const std::string rank0 = train_one_and_two_ranks(dir, command, "", "", 7);
+  ASSERT_FALSE(HasFailure());
+  EXPECT_NE(rank0.find("4 micro-batches of 4, 2 per rank"), std::string::npos) << rank0;
   const auto a = load_age_gender_checkpoint(dir / "single/weights/last.pt");
   const auto b = load_age_gender_checkpoint(dir / "dist/weights/last.pt");
   const auto initial = make_age_gender_net(a.config);
@@ -153,14 +163,9 @@ TEST(Distributed, TwoDetectorRanksReachTheWeightsOfOneProcess) {
   FACEKIT_REQUIRE_PATH(kFaceMask);
   FACEKIT_REQUIRE_PATH(kFastest);
   TempDir dir;
-  const auto single = run_command(detector_command(dir, dir / "single", ""));
-  ASSERT_EQ(single.exit_code, 0) << single.output;
-  const std::string url = "--dist-url tcp://127.0.0.1:" + std::to_string(free_port(3)) + " --world-size 2 --rank ";
-  const auto dist = run_two_ranks([&](int rank) { return detector_command(dir, dir / "dist", url + std::to_string(rank)); },
-                                  dir / "rank1.log");
-  ASSERT_EQ(dist.rank0.exit_code, 0) << dist.rank0.output;
-  ASSERT_EQ(dist.rank1_exit, 0) << dist.rank1_log;
-  EXPECT_NE(dist.rank0.output.find("data-parallel: 2 ranks"), std::string::npos) << dist.rank0.output;
+  const TrainCommand command = [&](const std::string& run, const std::string& extra) { return detector_command(dir, run, extra); };
+  train_one_and_two_ranks(dir, command, "", "", 3);
+  ASSERT_FALSE(HasFailure());
 
   // Parameters only: BN running statistics differ by design (kept per rank, then averaged).
   const auto a = darknet::load_darknet(dir / "face.cfg", dir / "single/face_final.weights");

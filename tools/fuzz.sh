@@ -10,7 +10,8 @@ seconds=${1:-60}
 out=build-sanitize
 cmake --preset sanitize >/dev/null
 cmake --build --preset fuzz
-targets=(cfg weights wider npy darknet_labels voc coco utkface face_csv adience wider_demographics onnx_export)
+targets=()  # every fuzz_* the preset built (tests/fuzz/CMakeLists.txt lists them)
+for exe in "$out"/tests/fuzz/fuzz_*; do [ -f "$exe" ] && [ -x "$exe" ] && targets+=("${exe##*/fuzz_}"); done
 rm -rf $out/crashes $out/corpus
 mkdir -p $out/crashes
 for t in "${targets[@]}"; do

@@ -245,6 +245,18 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   const std::string name = stem(o.cfg);
   const std::string last = (backup / (name + "_last.weights")).string(), state_path = (backup / (name + "_state.pt")).string();
 
+  // The lists first: a broken one should stop the run before any weights are loaded.
+  const ClassIndexMap class_map = data.class_map.empty() ? ClassIndexMap() : read_class_index_map(data.class_map);
+  LabelAudit labels;
+  const auto train_samples = read_detection_list(data.train, class_map, &labels);
+  const auto valid_samples = data.valid.empty() ? std::vector<DetectionSample>() : read_detection_list(data.valid, class_map);
+  report << "training on " << train_samples.size() << " images, validating on " << valid_samples.size() << "; batch "
+            << config.batch << " = " << config.subdivisions << " x " << config.mini_batch() << ", " << config.max_batches
+            << " iterations\n";
+  if (const std::string fixed = labels.summary(); !fixed.empty()) report << fixed << "\n";
+  BadDataCounter bad_data(o.max_bad_fraction, labels);
+  bad_data.check_labels(data.train);
+
   darknet::LoadedDarknet model = darknet::load_darknet(o.cfg, o.resume ? last : "");
   const auto& def = model.net->def();
   const darknet::LayerDef& head = last_head(def);
@@ -267,16 +279,6 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   if (main_rank) require_writable_folder(backup.string(), kCheckpointCopies * module_bytes(*model.net));
   model.net->train();
 
-  const ClassIndexMap class_map = data.class_map.empty() ? ClassIndexMap() : read_class_index_map(data.class_map);
-  LabelAudit labels;
-  const auto train_samples = read_detection_list(data.train, class_map, &labels);
-  const auto valid_samples = data.valid.empty() ? std::vector<DetectionSample>() : read_detection_list(data.valid, class_map);
-  report << "training on " << train_samples.size() << " images, validating on " << valid_samples.size() << "; batch "
-            << config.batch << " = " << config.subdivisions << " x " << config.mini_batch() << ", " << config.max_batches
-            << " iterations\n";
-  if (const std::string fixed = labels.summary(); !fixed.empty()) report << fixed << "\n";
-  BadDataCounter bad_data(o.max_bad_fraction, labels);
-  bad_data.check_labels(data.train);
   if (parallel.active()) report << "data-parallel: " << world << " ranks, " << per_rank << " micro-batches each per iteration\n";
 
   DetectionLoaderOptions lo;
