@@ -55,7 +55,8 @@ TEST(Reliability, TrainingKilledTenTimesAtRandomAlwaysResumes) {
   EXPECT_EQ(resumed, 9);  // every attempt after the first continued the run
   const auto finish = run_command(train_command(split, run) + " --resume");
   ASSERT_EQ(finish.exit_code, 0) << finish.output;
-  EXPECT_EQ(csv_column(run + "/results.csv", "val_gender_acc").size(), 4u);  // every epoch logged once
+  EXPECT_EQ(csv_column(run + "/results.csv", "val_gender_acc").size(), 4u)  // every epoch logged once
+      << read_file(run + "/results.csv") << finish.output;
   EXPECT_NO_THROW(load_age_gender_checkpoint(run + "/weights/best.pt"));
 }
 

@@ -74,6 +74,11 @@ TEST(RunLog, CsvHasAHeaderAndResumeDropsLaterRows) {
   resumed.restore(2);
   ASSERT_EQ(resumed.rows().size(), 2u);
   EXPECT_TRUE(std::isnan(resumed.rows()[1][2]));
+  RunLog all(dir.string(), {"train_loss", "val_loss", "val_acc"});
+  all.restore(3);  // row 3 ends in empty cells: still a row
+  ASSERT_EQ(all.rows().size(), 3u);
+  EXPECT_EQ(all.rows()[2][1], 1.0);
+  EXPECT_TRUE(std::isnan(all.rows()[2][3]));
   EXPECT_EQ(format_duration(3725), "1:02:05");
   EXPECT_EQ(format_duration(65), "1:05");
   fs::remove_all(dir);

@@ -308,7 +308,10 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
   const int total_steps = o.max_steps > 0 ? std::min(o.max_steps, o.epochs * steps_per_epoch) : o.epochs * steps_per_epoch;
   Progress progress(total_steps, state.step);
   int bad_in_a_row = 0;
-  for (; state.epoch < o.epochs && state.step < total_steps; ++state.epoch) {
+  // An epoch whose steps are all done but which was not yet validated (killed in between) is
+  // entered again, for its validation and its row in results.csv, even when it was the last.
+  const auto epoch_pending = [&] { return state.step < total_steps || state.batch_in_epoch == steps_per_epoch; };
+  for (; state.epoch < o.epochs && epoch_pending(); ++state.epoch) {
     const bool frozen = state.epoch < o.freeze_epochs;
     set_backbone_frozen(net, frozen);
     net->train();

@@ -391,9 +391,11 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
         std::cout << "iteration " << state.iteration << ": " << bad << "\n";
       }
       if (main_rank) {
+        // The row first: a kill before the state is saved repeats this stretch, and --resume drops
+        // the rows after the saved iteration, so every row is written exactly once.
+        log->add(state.iteration, {{"train_loss", loss_sum / std::max(1, loss_count)}, {"val_ap50", ap50}, {"lr", lr}});
         save_weights(model, seen, last);
         save_state(state_path, state, *optimizer, *model.net);
-        log->add(state.iteration, {{"train_loss", loss_sum / std::max(1, loss_count)}, {"val_ap50", ap50}, {"lr", lr}});
       }
       loss_sum = 0, loss_count = 0;
     }

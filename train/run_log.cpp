@@ -76,8 +76,13 @@ void RunLog::restore(int last_x) {
   if (!file || !std::getline(file, line)) return;
   while (std::getline(file, line)) {
     std::vector<double> row;
-    std::stringstream fields(line);
-    for (std::string field; std::getline(fields, field, ',');) row.push_back(field.empty() ? NAN : std::stod(field));
+    // Split at every comma: a trailing empty field (a NaN in the last column) is a field too.
+    for (size_t begin = 0, comma;; begin = comma + 1) {
+      comma = line.find(',', begin);
+      const std::string field = line.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin);
+      row.push_back(field.empty() ? NAN : std::stod(field));
+      if (comma == std::string::npos) break;
+    }
     if (row.size() == columns_.size() + 1 && row[0] <= last_x) rows_.push_back(row);
   }
 }
