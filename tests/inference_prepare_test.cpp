@@ -23,21 +23,33 @@ constexpr unsigned kSeed = 20261128;
 
 const test::fs::path kSourceDir = test::fs::path(__FILE__).parent_path().parent_path();
 
-// Every output the prepared net keeps (heads, route/shortcut sources, the output) against the
-// trainable net's; returns how many were compared.
-int expect_same_outputs(darknet::DarknetNet net, const torch::Tensor& input) {
-  darknet::InferenceNet prepared(net);
-  torch::NoGradGuard no_grad;
-  const auto expected = net->forward_all(input);
-  const auto actual = prepared.forward_all(input);
-  EXPECT_EQ(actual.size(), expected.size());
+// Every output the prepared net defines (heads, the output, maybe route sources) against the
+// trainable net's, for a batch of 1 and one of 2 (a second oneDNN plan), in both engines; returns
+// how many the default engine gave per forward. `expected_engine`: what the default engine should be.
+int expect_same_outputs(darknet::DarknetNet net, const std::string& expected_engine) {
+  const auto& def = net->def();
   int compared = 0;
-  for (size_t i = 0; i < actual.size(); ++i) {
-    if (!actual[i].defined()) continue;
-    EXPECT_LE(relative_max_diff(actual[i], expected[i]), kTolerance) << "layer " << i;
-    ++compared;
+  for (const auto engine : {darknet::InferenceEngine::kOneDnnPlan, darknet::InferenceEngine::kLibTorchCalls}) {
+    darknet::InferenceNet prepared(net, engine);
+    const bool plan = engine == darknet::InferenceEngine::kOneDnnPlan;
+    SCOPED_TRACE(prepared.engine_description());
+    const std::string want = plan ? expected_engine : "LibTorch calls (asked for)";
+    EXPECT_EQ(prepared.engine_description().rfind(want, 0), 0u) << "expected it to start with " << want;
+    for (const int64_t batch : {1, 2, 1}) {
+      torch::NoGradGuard no_grad;
+      const auto input = torch::rand({batch, def.channels, def.height, def.width});
+      const auto expected = net->forward_all(input);
+      const auto actual = prepared.forward_all(input);
+      EXPECT_EQ(actual.size(), expected.size());
+      if (plan) compared = 0;
+      for (size_t i = 0; i < actual.size(); ++i) {
+        if (!actual[i].defined()) continue;
+        EXPECT_LE(relative_max_diff(actual[i], expected[i]), kTolerance) << "layer " << i << ", batch " << batch;
+        compared += plan;
+      }
+      EXPECT_TRUE(actual[static_cast<size_t>(def.output_layer())].defined());
+    }
   }
-  EXPECT_TRUE(actual[static_cast<size_t>(net->def().output_layer())].defined());
   return compared;
 }
 
@@ -60,9 +72,16 @@ TEST(InferencePrepare, SmallCfgsInBothDialectsMatch) {
     SCOPED_TRACE(cfg);
     auto loaded = darknet::load_darknet((kSourceDir / "tests/data" / cfg).string(), "", "auto", 0, 0, false);
     randomize_batchnorm(loaded.net);
-    const auto& def = loaded.net->def();
-    EXPECT_GT(expect_same_outputs(loaded.net, torch::rand({2, def.channels, def.height, def.width})), 0);
+    // Their reorg, avgpool, softmax... have no oneDNN primitive here.
+    EXPECT_GT(expect_same_outputs(loaded.net, "LibTorch calls (layer "), 0);
   }
+}
+
+// Every layer kind and option of the oneDNN plan, against the trainable net.
+TEST(InferencePrepare, OneDnnPlanCoversItsLayers) {
+  auto loaded = darknet::load_darknet((kSourceDir / "tests/data/onednn_layers.cfg").string(), "", "auto", 0, 0, false);
+  randomize_batchnorm(loaded.net);
+  EXPECT_EQ(expect_same_outputs(loaded.net, "oneDNN plan"), 1);
 }
 
 TEST(InferencePrepare, FoldingUsesTheDialectsEpsilon) {
@@ -92,7 +111,7 @@ TEST(InferencePrepare, YoloV3TinyMatches) {
   ASSERT_EQ(fk_darknet_save_weights(reference, weights.c_str()), 0);
   fk_darknet_free(reference);
   auto loaded = darknet::load_darknet(cfg, weights, "auto", 224, 224);
-  EXPECT_GE(expect_same_outputs(loaded.net, torch::rand({1, 3, 224, 224})), 2);
+  EXPECT_GE(expect_same_outputs(loaded.net, "oneDNN plan"), 2);
 }
 
 TEST(InferencePrepare, YoloFastestMatches) {
@@ -100,8 +119,7 @@ TEST(InferencePrepare, YoloFastestMatches) {
   FACEKIT_REQUIRE_PATH(dir / "yolo-fastest-1.1.weights");
   auto loaded =
       darknet::load_darknet((dir / "yolo-fastest-1.1.cfg").string(), (dir / "yolo-fastest-1.1.weights").string());
-  const auto& def = loaded.net->def();
-  EXPECT_GE(expect_same_outputs(loaded.net, torch::rand({1, 3, def.height, def.width})), 2);
+  EXPECT_GE(expect_same_outputs(loaded.net, "oneDNN plan"), 2);
 }
 
 // The shipped face detector on a WIDER image: the same faces, scores and boxes.

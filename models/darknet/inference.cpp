@@ -64,7 +64,10 @@ torch::Tensor inference_conv2d(const torch::Tensor& x, const torch::Tensor& weig
   return torch::conv2d(x.contiguous(), weight.contiguous(), bias, stride, padding, dilation, groups);
 }
 
-InferenceNet::InferenceNet(DarknetNet net) : net_(std::move(net)), keep_(outputs_to_keep(net_->def())) {
+InferenceNet::InferenceNet(DarknetNet net, InferenceEngine engine)
+    : net_(std::move(net)),
+      keep_(outputs_to_keep(net_->def())),
+      no_plan_because_(engine == InferenceEngine::kOneDnnPlan ? onednn_unsupported(net_->def()) : "asked for") {
   net_->eval();
   for (const auto& layer : def().layers) {
     if (layer.type != LayerType::kConvolutional) {
@@ -88,12 +91,30 @@ torch::Tensor InferenceNet::run_layer(size_t index, const torch::Tensor& x, cons
   return activate_in_place(std::move(y), d.activation);
 }
 
+std::string InferenceNet::engine_description() const {
+  return no_plan_because_.empty() ? "oneDNN plan" : "LibTorch calls (" + no_plan_because_ + ")";
+}
+
+// The plan's maps, then the heads in LibTorch on their inputs (yolo_activation and the like).
+std::vector<torch::Tensor> InferenceNet::forward_onednn(const torch::Tensor& input) {
+  auto& plan = plans_[input.size(0)];
+  if (!plan) plan = std::make_unique<OnednnNet>(def(), convs_, input.size(0));
+  auto outputs = plan->forward(input.contiguous());
+  for (const auto& layer : def().layers) {
+    if (layer.type != LayerType::kYolo && layer.type != LayerType::kRegion) continue;
+    const size_t i = static_cast<size_t>(layer.index);
+    outputs[i] = net_->layer(i).forward(outputs[i - 1], outputs);
+  }
+  return outputs;
+}
+
 std::vector<torch::Tensor> InferenceNet::forward_all(const torch::Tensor& input) {
   TORCH_CHECK(input.dim() == 4 && input.size(1) == def().channels && input.size(2) == def().height &&
                   input.size(3) == def().width,
               def().cfg_path, ": expected input (N, ", def().channels, ", ", def().height, ", ", def().width,
               "), got ", input.sizes());
   c10::InferenceMode inference;  // no autograd, no version counters: less work per op than NoGradGuard
+  if (no_plan_because_.empty() && input.is_cpu() && input.scalar_type() == torch::kFloat32) return forward_onednn(input);
   std::vector<torch::Tensor> outputs(keep_.size());
   torch::Tensor x = input;
   for (size_t i = 0; i < keep_.size(); ++i) {

@@ -7,9 +7,13 @@
 
 #include <torch/torch.h>
 
+#include <map>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "models/darknet/darknet_net.h"
+#include "models/darknet/onednn_net.h"
 
 namespace facekit::darknet {
 
@@ -33,26 +37,35 @@ torch::Tensor inference_conv2d(const torch::Tensor& x, const torch::Tensor& weig
                                torch::IntArrayRef stride, torch::IntArrayRef padding, torch::IntArrayRef dilation,
                                int64_t groups);
 
+// How a prepared net runs its layers: as one oneDNN plan per batch size (onednn_net.h) where every
+// layer has a primitive, else (or when asked) layer by layer through LibTorch.
+enum class InferenceEngine { kOneDnnPlan, kLibTorchCalls };
+
 class InferenceNet {
  public:
   // Puts `net` in eval mode and folds every convolution's BatchNorm; `net` stays trainable.
-  explicit InferenceNet(DarknetNet net);
+  explicit InferenceNet(DarknetNet net, InferenceEngine engine = InferenceEngine::kOneDnnPlan);
 
-  // Like DarknetNetImpl::forward_all, but only the outputs of the yolo/region heads, of the
-  // output layer and of layers a route/shortcut/sam/scale_channels reads are defined (enough
-  // for decode_detections); the others are dropped as soon as the next layer has run. Heads are
-  // NCHW-contiguous; other outputs may be channels-last (use reshape, not view, on them).
+  // Like DarknetNetImpl::forward_all, but only the outputs of the yolo/region heads and of the
+  // output layer are sure to be defined (enough for decode_detections), NCHW-contiguous. Others
+  // may be (a head's input; route/shortcut sources in LibTorch calls, maybe channels-last).
   std::vector<torch::Tensor> forward_all(const torch::Tensor& input);
   torch::Tensor forward(const torch::Tensor& input);
 
   const NetDef& def() const { return net_->def(); }
+  // What runs the layers for a CPU float32 input, e.g. "oneDNN plan" or
+  // "LibTorch calls (layer 12 (reorg): no primitive for this layer type)".
+  std::string engine_description() const;
 
  private:
   torch::Tensor run_layer(size_t index, const torch::Tensor& x, const std::vector<torch::Tensor>& outputs);
+  std::vector<torch::Tensor> forward_onednn(const torch::Tensor& input);
 
   DarknetNet net_;
   std::vector<FoldedConv> convs_;  // per layer; empty for layers that are not convolutional
   std::vector<bool> keep_;         // whether layer i's output must outlive the next layer
+  std::string no_plan_because_;    // empty when the oneDNN plan is used
+  std::map<int64_t, std::unique_ptr<OnednnNet>> plans_;  // per batch size, made on first use
 };
 
 }  // namespace facekit::darknet

@@ -156,7 +156,10 @@ Section detector_section(const Options& options, const std::string& cfg, const s
             {}};
   const auto input = torch::full({1, def.channels, def.height, def.width}, 0.5f);
   auto prepared = std::make_shared<darknet::InferenceNet>(loaded.net);
+  s.title += " (prepared: " + prepared->engine_description() + ")";
   add_row(&s, options, "facekit torch (prepared)", flops, 1, [prepared, input] { prepared->forward_all(input); });
+  auto calls = std::make_shared<darknet::InferenceNet>(loaded.net, darknet::InferenceEngine::kLibTorchCalls);
+  add_row(&s, options, "facekit torch (prepared, LibTorch calls)", flops, 1, [calls, input] { calls->forward_all(input); });
   add_row(&s, options, "facekit torch (unprepared)", flops, 1, [plain = loaded.net, input]() mutable {
     torch::NoGradGuard no_grad;
     plain->forward_all(input);
