@@ -216,6 +216,34 @@ TEST(InferCli, AVideoKeepsItsFramesRateAndSizeAndGetsARecordPerFrame) {
   for (size_t k = 0; k < records[0]["faces"].size(); ++k) EXPECT_EQ(records[1]["faces"][k]["track"], records[0]["faces"][k]["track"]);
 }
 
+// A stream URL: the test's video served over HTTP on this machine (Python's http.server on a
+// free port) is read frame by frame like a file, one record per frame.
+TEST(InferCli, AStreamUrlIsReadLikeAVideo) {
+  FACEKIT_REQUIRE_PATH(kSeedDemo);
+  TempDir dir;
+  write_test_video(dir / "clip.avi");
+  const std::string log = dir / "server.log";
+  const pid_t server = spawn("/usr/bin/python3 -u -m http.server 0 --bind 127.0.0.1 --directory " + dir.path().string(), log);
+  std::string port;
+  for (int wait = 0; wait < 100 && port.empty(); ++wait) {  // it prints "Serving HTTP on 127.0.0.1 port N ..."
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const std::string text = fs::exists(log) ? read_file(log) : "";
+    if (const auto at = text.find(" port "); at != std::string::npos && text.find(' ', at + 6) != std::string::npos) {
+      port = text.substr(at + 6, text.find(' ', at + 6) - at - 6);
+    }
+  }
+  ASSERT_FALSE(port.empty()) << read_file(log);
+  const auto r = run_infer("--input http://127.0.0.1:" + port + "/clip.avi --json " + dir / "stream.jsonl");
+  kill(server, SIGTERM);
+  wait_exit(server, std::chrono::seconds(10));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("input: video http://127.0.0.1:" + port + "/clip.avi"), std::string::npos) << r.output;
+  const auto records = read_json_lines(dir / "stream.jsonl");
+  ASSERT_EQ(records.size(), static_cast<size_t>(kFrames));
+  for (int i = 0; i < kFrames; ++i) EXPECT_EQ(records[i]["frame"], i);
+  EXPECT_GT(records[0]["faces"].size(), 0u);
+}
+
 TEST(InferCli, ACorruptImageInAFolderIsSkippedAndReportedTheRestProcessed) {
   FACEKIT_REQUIRE_PATH(kSeedDemo);
   TempDir dir;
