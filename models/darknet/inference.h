@@ -49,6 +49,7 @@ class InferenceNet {
   // Like DarknetNetImpl::forward_all, but only the outputs of the yolo/region heads and of the
   // output layer are sure to be defined (enough for decode_detections), NCHW-contiguous. Others
   // may be (a head's input; route/shortcut sources in LibTorch calls, maybe channels-last).
+  // Not for several threads at once (the oneDNN plans' maps are shared).
   std::vector<torch::Tensor> forward_all(const torch::Tensor& input);
   torch::Tensor forward(const torch::Tensor& input);
 

@@ -37,7 +37,7 @@ class OnednnNet {
 
   // `input`: (batch, C, H, W) float32, NCHW-contiguous. Returns one tensor per layer, defined
   // (NCHW-contiguous, newly allocated) for each head's input and for the output layer when it is
-  // not a head; the rest undefined.
+  // not a head; the rest undefined. One forward at a time: every forward writes the same maps.
   std::vector<torch::Tensor> forward(const torch::Tensor& input);
 
   int64_t batch() const { return batch_; }
