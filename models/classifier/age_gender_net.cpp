@@ -156,6 +156,9 @@ AgeGenderNet prepare_for_inference(AgeGenderNet& net, const AgeGenderConfig& con
   for (const auto& module : copy->modules()) {
     if (auto* conv = module->as<BasicConv2dImpl>()) conv->fold_batchnorm();
   }
+  for (const auto& module : copy->modules()) {
+    if (auto* inception = module->as<InceptionV3Impl>()) inception->use_onednn_plans();
+  }
   return copy;
 }
 

@@ -99,9 +99,10 @@ struct LoadedAgeGenderNet {
 LoadedAgeGenderNet make_age_gender_net(const AgeGenderConfig& config);
 
 // An inference-only copy of `net` on the CPU (issue #7): eval mode, every BasicConv2d's BatchNorm
-// folded into its convolution, run by darknet::inference_conv2d (oneDNN on channels-last maps).
-// `net` is not changed and stays trainable. Run the copy under c10::InferenceMode (or
-// torch::NoGradGuard); its logits equal net's to float rounding.
+// folded into its convolution. Under c10::InferenceMode (or torch::NoGradGuard) its trunk runs as
+// one OnednnPlan per input shape (models/onednn_plan.h); with autograd on, as LibTorch calls
+// (darknet::inference_conv2d). `net` is not changed and stays trainable. The copy's logits equal
+// net's to float rounding.
 AgeGenderNet prepare_for_inference(AgeGenderNet& net, const AgeGenderConfig& config);
 
 // One file (a torch::serialize archive): parameters, buffers and the config as JSON. Written to a

@@ -34,6 +34,12 @@ torch::Tensor pool_3x3_same(const torch::Tensor& x) {
 
 torch::Tensor max_pool_3x3_s2(const torch::Tensor& x) { return F::max_pool2d(x, F::MaxPool2dFuncOptions(3).stride(2)); }
 
+// The same two pools as plan steps.
+OnednnPlan::Map pool_3x3_same(OnednnPlan& into, OnednnPlan::Map x) { return into.avg_pool(x, {3, 3}, {1, 1}, {1, 1}); }
+OnednnPlan::Map max_pool_3x3_s2(OnednnPlan& into, OnednnPlan::Map x) {
+  return into.max_pool(x, {3, 3}, {2, 2}, {0, 0}, {0, 0});
+}
+
 void init_linear(torch::nn::Linear& fc, double stddev) { trunc_normal_(fc->weight, stddev); }
 
 void check_aux_grid(const torch::Tensor& mixed_6e) {
@@ -100,6 +106,15 @@ torch::Tensor BasicConv2dImpl::forward(const torch::Tensor& x) {
   return torch::relu_(y);
 }
 
+OnednnPlan::Map BasicConv2dImpl::plan(OnednnPlan& into, OnednnPlan::Map x) const {
+  TORCH_CHECK(folded_weight_.defined(), "BasicConv2d::plan: fold_batchnorm first");
+  const auto& o = conv->options;
+  const auto& stride = *o.stride();
+  const auto& padding = *c10::get<torch::ExpandingArray<2>>(o.padding());
+  return into.conv(x, folded_weight_, folded_bias_, {stride[0], stride[1]}, {padding[0], padding[1]}, 1, 1,
+                   PlanActivation::kRelu);
+}
+
 // torch.nn.utils.fusion.fuse_conv_bn_weights, in double precision: W g / sqrt(var + eps) and
 // beta - mean g / sqrt(var + eps).
 void BasicConv2dImpl::fold_batchnorm() {
@@ -134,6 +149,14 @@ torch::Tensor InceptionAImpl::forward(const torch::Tensor& x) {
   return torch::cat({b1, b5, b3, bp}, /*dim=*/1);
 }
 
+OnednnPlan::Map InceptionAImpl::plan(OnednnPlan& into, OnednnPlan::Map x) const {
+  const auto b1 = branch1x1->plan(into, x);
+  const auto b5 = branch5x5_2->plan(into, branch5x5_1->plan(into, x));
+  const auto b3 = branch3x3dbl_3->plan(into, branch3x3dbl_2->plan(into, branch3x3dbl_1->plan(into, x)));
+  const auto bp = branch_pool->plan(into, pool_3x3_same(into, x));
+  return into.concat({b1, b5, b3, bp});
+}
+
 // ---- InceptionB: 35 -> 17 ----
 
 InceptionBImpl::InceptionBImpl(int64_t in, double w) {
@@ -150,6 +173,12 @@ torch::Tensor InceptionBImpl::forward(const torch::Tensor& x) {
   auto b3dbl = branch3x3dbl_3(branch3x3dbl_2(branch3x3dbl_1(x)));    // N x 96 x 17 x 17
   auto bp = max_pool_3x3_s2(x);                                      // N x 288 x 17 x 17
   return torch::cat({b3, b3dbl, bp}, /*dim=*/1);
+}
+
+OnednnPlan::Map InceptionBImpl::plan(OnednnPlan& into, OnednnPlan::Map x) const {
+  const auto b3 = branch3x3->plan(into, x);
+  const auto b3dbl = branch3x3dbl_3->plan(into, branch3x3dbl_2->plan(into, branch3x3dbl_1->plan(into, x)));
+  return into.concat({b3, b3dbl, max_pool_3x3_s2(into, x)});
 }
 
 // ---- InceptionC: 17 x 17, 7x7 factorised into 1x7 and 7x1 ----
@@ -178,6 +207,15 @@ torch::Tensor InceptionCImpl::forward(const torch::Tensor& x) {
   return torch::cat({b1, b7, b7dbl, bp}, /*dim=*/1);
 }
 
+OnednnPlan::Map InceptionCImpl::plan(OnednnPlan& into, OnednnPlan::Map x) const {
+  const auto b1 = branch1x1->plan(into, x);
+  const auto b7 = branch7x7_3->plan(into, branch7x7_2->plan(into, branch7x7_1->plan(into, x)));
+  auto b7dbl = branch7x7dbl_1->plan(into, x);
+  b7dbl = branch7x7dbl_5->plan(into, branch7x7dbl_4->plan(into, branch7x7dbl_3->plan(into, branch7x7dbl_2->plan(into, b7dbl))));
+  const auto bp = branch_pool->plan(into, pool_3x3_same(into, x));
+  return into.concat({b1, b7, b7dbl, bp});
+}
+
 // ---- InceptionD: 17 -> 8 ----
 
 InceptionDImpl::InceptionDImpl(int64_t in, double w) {
@@ -196,6 +234,13 @@ torch::Tensor InceptionDImpl::forward(const torch::Tensor& x) {
   auto b7 = branch7x7x3_4(branch7x7x3_3(branch7x7x3_2(branch7x7x3_1(x))));              // N x 192 x 8 x 8
   auto bp = max_pool_3x3_s2(x);                                                         // N x 768 x 8 x 8
   return torch::cat({b3, b7, bp}, /*dim=*/1);
+}
+
+OnednnPlan::Map InceptionDImpl::plan(OnednnPlan& into, OnednnPlan::Map x) const {
+  const auto b3 = branch3x3_2->plan(into, branch3x3_1->plan(into, x));
+  auto b7 = branch7x7x3_2->plan(into, branch7x7x3_1->plan(into, x));
+  b7 = branch7x7x3_4->plan(into, branch7x7x3_3->plan(into, b7));
+  return into.concat({b3, b7, max_pool_3x3_s2(into, x)});
 }
 
 // ---- InceptionE: 8 x 8, expanded filter banks ----
@@ -223,6 +268,16 @@ torch::Tensor InceptionEImpl::forward(const torch::Tensor& x) {
   b3dbl = torch::cat({branch3x3dbl_3a(b3dbl), branch3x3dbl_3b(b3dbl)}, /*dim=*/1);      // N x 768 x 8 x 8
   auto bp = branch_pool(pool_3x3_same(x));                                              // N x 192 x 8 x 8
   return torch::cat({b1, b3, b3dbl, bp}, /*dim=*/1);
+}
+
+OnednnPlan::Map InceptionEImpl::plan(OnednnPlan& into, OnednnPlan::Map x) const {
+  const auto b1 = branch1x1->plan(into, x);
+  const auto b3 = branch3x3_1->plan(into, x);
+  const auto b3dbl = branch3x3dbl_2->plan(into, branch3x3dbl_1->plan(into, x));
+  const auto bp = branch_pool->plan(into, pool_3x3_same(into, x));
+  // The nested concatenations of forward, flattened: the same channels in the same order.
+  return into.concat({b1, branch3x3_2a->plan(into, b3), branch3x3_2b->plan(into, b3), branch3x3dbl_3a->plan(into, b3dbl),
+                      branch3x3dbl_3b->plan(into, b3dbl), bp});
 }
 
 // ---- the auxiliary classifier ----
@@ -298,6 +353,13 @@ InceptionFeatures InceptionV3Impl::forward_features(const torch::Tensor& input) 
               "Inception-v3: input must be at least ", kInceptionMinInputSize, " x ", kInceptionMinInputSize,
               " px, got ", input.size(3), " x ", input.size(2));
   auto x = transform(input);              // N x 3 x 299 x 299
+  const bool planned = use_plans_ && x.is_cpu() && x.scalar_type() == torch::kFloat32 && !is_training() &&
+                       !torch::GradMode::is_enabled();
+  if (planned) {
+    auto& plan = plans_[x.sizes().vec()];
+    if (!plan) plan = make_plan(x.sizes().vec());
+    return {torch::flatten(plan->run(x)[0], 1), {}};  // no Mixed_6e: the aux head only trains
+  }
   x = Conv2d_1a_3x3(x);                   // N x 32 x 149 x 149
   x = Conv2d_2a_3x3(x);                   // N x 32 x 147 x 147
   x = Conv2d_2b_3x3(x);                   // N x 64 x 147 x 147
@@ -319,6 +381,22 @@ InceptionFeatures InceptionV3Impl::forward_features(const torch::Tensor& input) 
   x = Mixed_7c(x);                        // N x 2048 x 8 x 8
   out.pooled = torch::flatten(F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)), 1);  // N x 2048
   return out;
+}
+
+std::unique_ptr<OnednnPlan> InceptionV3Impl::make_plan(const std::vector<int64_t>& input_dims) const {
+  auto plan = std::make_unique<OnednnPlan>(input_dims);
+  OnednnPlan& p = *plan;
+  auto x = Conv2d_1a_3x3->plan(p, p.input());  // the steps of forward_features, to Mixed_7c
+  x = Conv2d_2b_3x3->plan(p, Conv2d_2a_3x3->plan(p, x));
+  x = max_pool_3x3_s2(p, x);
+  x = Conv2d_4a_3x3->plan(p, Conv2d_3b_1x1->plan(p, x));
+  x = max_pool_3x3_s2(p, x);
+  for (const auto* block : {Mixed_5b.get(), Mixed_5c.get(), Mixed_5d.get()}) x = block->plan(p, x);
+  x = Mixed_6a->plan(p, x);
+  for (const auto* block : {Mixed_6b.get(), Mixed_6c.get(), Mixed_6d.get(), Mixed_6e.get()}) x = block->plan(p, x);
+  x = Mixed_7c->plan(p, Mixed_7b->plan(p, Mixed_7a->plan(p, x)));
+  p.output(p.global_avg_pool(x));  // N x 2048 x 1 x 1
+  return plan;
 }
 
 InceptionV3Output InceptionV3Impl::forward(const torch::Tensor& x) {

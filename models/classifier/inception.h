@@ -15,7 +15,12 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
+#include <vector>
+
+#include "models/onednn_plan.h"
 
 namespace facekit {
 
@@ -56,6 +61,8 @@ class BasicConv2dImpl : public torch::nn::Module {
   // For inference copies only (prepare_for_inference in age_gender_net.h): folds the BatchNorm
   // into a copy of the convolution, which forward uses from then on; parameters stay as they are.
   void fold_batchnorm();
+  // The folded convolution and its ReLU as a step of `into` reading `x` (after fold_batchnorm).
+  OnednnPlan::Map plan(OnednnPlan& into, OnednnPlan::Map x) const;
 
  private:
   torch::nn::Conv2d conv{nullptr};
@@ -69,6 +76,7 @@ class InceptionAImpl : public torch::nn::Module {
  public:
   InceptionAImpl(int64_t in, int64_t pool_features, double w);
   torch::Tensor forward(const torch::Tensor& x);
+  OnednnPlan::Map plan(OnednnPlan& into, OnednnPlan::Map x) const;  // forward as plan steps
   int64_t out_channels() const { return out_channels_; }
 
  private:
@@ -83,6 +91,7 @@ class InceptionBImpl : public torch::nn::Module {
  public:
   InceptionBImpl(int64_t in, double w);
   torch::Tensor forward(const torch::Tensor& x);
+  OnednnPlan::Map plan(OnednnPlan& into, OnednnPlan::Map x) const;  // forward as plan steps
   int64_t out_channels() const { return out_channels_; }
 
  private:
@@ -96,6 +105,7 @@ class InceptionCImpl : public torch::nn::Module {
  public:
   InceptionCImpl(int64_t in, int64_t channels_7x7, double w);
   torch::Tensor forward(const torch::Tensor& x);
+  OnednnPlan::Map plan(OnednnPlan& into, OnednnPlan::Map x) const;  // forward as plan steps
   int64_t out_channels() const { return out_channels_; }
 
  private:
@@ -111,6 +121,7 @@ class InceptionDImpl : public torch::nn::Module {
  public:
   InceptionDImpl(int64_t in, double w);
   torch::Tensor forward(const torch::Tensor& x);
+  OnednnPlan::Map plan(OnednnPlan& into, OnednnPlan::Map x) const;  // forward as plan steps
   int64_t out_channels() const { return out_channels_; }
 
  private:
@@ -125,6 +136,7 @@ class InceptionEImpl : public torch::nn::Module {
  public:
   InceptionEImpl(int64_t in, double w);
   torch::Tensor forward(const torch::Tensor& x);
+  OnednnPlan::Map plan(OnednnPlan& into, OnednnPlan::Map x) const;  // forward as plan steps
   int64_t out_channels() const { return out_channels_; }
 
  private:
@@ -188,12 +200,18 @@ class InceptionV3Impl : public torch::nn::Module {
   torch::Tensor features(const torch::Tensor& x) { return forward_features(x).pooled; }
   InceptionFeatures forward_features(const torch::Tensor& x);
 
+  // For inference copies whose BasicConv2d are all folded (prepare_for_inference in
+  // age_gender_net.h): from then on, forward_features on a float32 CPU input without autograd runs
+  // one OnednnPlan per input shape (made on first use), and leaves `mixed_6e` undefined.
+  void use_onednn_plans() { use_plans_ = true; }
+
   const InceptionV3Options& options() const { return options_; }
   int64_t feature_channels() const { return feature_channels_; }
   int64_t mixed_6e_channels() const { return mixed_6e_channels_; }
 
  private:
   torch::Tensor transform(const torch::Tensor& x) const;
+  std::unique_ptr<OnednnPlan> make_plan(const std::vector<int64_t>& input_dims) const;  // up to the pooled features
 
   InceptionV3Options options_;
   int64_t feature_channels_ = 0, mixed_6e_channels_ = 0;
@@ -207,6 +225,8 @@ class InceptionV3Impl : public torch::nn::Module {
   InceptionE Mixed_7b{nullptr}, Mixed_7c{nullptr};
   torch::nn::Dropout dropout{nullptr};
   torch::nn::Linear fc{nullptr};
+  bool use_plans_ = false;
+  std::map<std::vector<int64_t>, std::unique_ptr<OnednnPlan>> plans_;  // per input shape
 };
 TORCH_MODULE(InceptionV3);
 

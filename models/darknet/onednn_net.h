@@ -1,11 +1,6 @@
-// A prepared Darknet net as one fixed sequence of oneDNN primitives, built for one input shape
-// (issue #7, "Fast"). Calling LibTorch per layer costs about 100 us of dispatch and layout
-// reorders per convolution, more than Yolo-Fastest's small convolutions compute
-// (experiments/onednn-fused-conv/). Here every primitive, weight layout and activation buffer is
-// made once: convolutions with their activation fused as a post-op, weights reordered once into
-// the layout the primitive picks, maps kept channels-last (NHWC) so that concatenation, addition,
-// pooling and upsampling read them without reorders, and a forward allocates only what it returns.
-// The yolo/region heads stay in LibTorch (InferenceNet runs them on the exported maps).
+// A prepared Darknet net as one OnednnPlan (models/onednn_plan.h) for one input shape: each
+// layer a oneDNN primitive (convolutions with BatchNorm folded and the activation fused), the
+// yolo/region heads left to LibTorch (InferenceNet runs them on the exported maps).
 #pragma once
 
 #include <torch/torch.h>
@@ -15,6 +10,7 @@
 #include <vector>
 
 #include "models/darknet/netdef.h"
+#include "models/onednn_plan.h"
 
 namespace facekit::darknet {
 
@@ -31,21 +27,16 @@ class OnednnNet {
   // `convs[i]`: layer i's convolution with its BatchNorm folded (undefined for other layers);
   // `batch`: the images of every forward. `def` must be supported (onednn_unsupported).
   OnednnNet(const NetDef& def, const std::vector<FoldedConv>& convs, int64_t batch);
-  ~OnednnNet();
-  OnednnNet(const OnednnNet&) = delete;
-  OnednnNet& operator=(const OnednnNet&) = delete;
 
   // `input`: (batch, C, H, W) float32, NCHW-contiguous. Returns one tensor per layer, defined
   // (NCHW-contiguous, newly allocated) for each head's input and for the output layer when it is
   // not a head; the rest undefined. One forward at a time: every forward writes the same maps.
   std::vector<torch::Tensor> forward(const torch::Tensor& input);
 
-  int64_t batch() const { return batch_; }
-
  private:
-  struct Plan;
-  int64_t batch_;
-  std::unique_ptr<Plan> plan_;
+  OnednnPlan plan_;
+  size_t layers_;
+  std::vector<size_t> exported_;  // the layers whose maps plan_.run returns, in its order
 };
 
 }  // namespace facekit::darknet
