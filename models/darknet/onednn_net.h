@@ -5,7 +5,6 @@
 
 #include <torch/torch.h>
 
-#include <memory>
 #include <string>
 #include <vector>
 
