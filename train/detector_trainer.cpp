@@ -191,30 +191,22 @@ void save_weights(const darknet::LoadedDarknet& model, long long seen, const std
   darknet::write_weights(model.net->save_weights(header), path);
 }
 
+// One line per [yolo] head: the loss it trains with (AlexeyAB's keys, or pjreddie's fixed loss).
+void report_head_losses(const darknet::NetDef& def, std::ostream& report) {
+  for (const auto& l : def.layers) {
+    if (l.type != LayerType::kYolo) continue;
+    report << "loss of layer " << l.index << ": box " << darknet::iou_loss_name(l.iou_loss) << " x " << l.iou_normalizer
+           << ", objectness x " << l.obj_normalizer << ", classes x " << l.cls_normalizer;
+    if (l.iou_thresh < 1.f) report << ", iou_thresh " << l.iou_thresh;
+    report << "\n";
+  }
+}
+
 const darknet::LayerDef& last_head(const darknet::NetDef& def) {
   for (auto it = def.layers.rbegin(); it != def.layers.rend(); ++it) {
     if (it->type == LayerType::kYolo || it->type == LayerType::kRegion) return *it;
   }
   throw std::runtime_error(def.cfg_path + ": no [yolo] or [region] layer to train");
-}
-
-// AlexeyAB's loss options the trainer does not implement yet: training goes on with pjreddie's
-// forward_yolo_layer loss (MSE on the box, normalisers 1), and says so rather than silently.
-void warn_unimplemented_loss_keys(const darknet::CfgFile& cfg) {
-  for (const auto& section : cfg.sections) {
-    if (section.type() != "yolo") continue;
-    const std::string iou_loss = section.get_string("iou_loss", "mse");
-    if (iou_loss != "mse") {
-      std::cerr << "warning: " << section.file() << ":" << section.line() << ": iou_loss=" << iou_loss
-                << " is not implemented; training uses Darknet's MSE box loss\n";
-    }
-    for (const char* key : {"iou_normalizer", "cls_normalizer", "obj_normalizer"}) {
-      if (section.get_float(key, 1.f) != 1.f) {
-        std::cerr << "warning: " << section.file() << ":" << section.line() << ": " << key
-                  << " is not implemented; training uses 1\n";
-      }
-    }
-  }
 }
 
 }  // namespace
@@ -227,7 +219,6 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   std::ostream& report = main_rank ? std::cout : quiet;
   const DataFile data = read_data_file(o.data);
   const darknet::CfgFile cfg = darknet::parse_cfg_file(o.cfg);
-  warn_unimplemented_loss_keys(cfg);
   NetTrainingConfig config = read_net_training_config(cfg);
   if (o.batch > 0) config.batch = o.batch;
   if (o.subdivisions > 0) config.subdivisions = o.subdivisions;
@@ -260,6 +251,7 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   darknet::LoadedDarknet model = darknet::load_darknet(o.cfg, o.resume ? last : "");
   const auto& def = model.net->def();
   const darknet::LayerDef& head = last_head(def);
+  report_head_losses(def, report);
   for (const auto& l : def.layers) {
     if ((l.type == LayerType::kYolo || l.type == LayerType::kRegion) && l.classes != data.classes) {
       throw std::runtime_error(o.cfg + ": layer " + std::to_string(l.index) + " has classes=" + std::to_string(l.classes) + " but " +

@@ -9,7 +9,18 @@
 //    the truth centre), to 0 elsewhere, except predictions whose best IoU with any truth exceeds
 //    ignore_thresh (no objectness loss) or truth_thresh (trained as positives);
 //  - classes: BCE per class (delta_yolo_class), only where a truth is assigned.
-// Later truths overwrite earlier ones at the same cell and anchor, as in Darknet.
+// Later truths overwrite earlier ones at the same cell and anchor, as in pjreddie's Darknet.
+//
+// AlexeyAB's keys (its forward_yolo_layer), read from AlexeyAB cfgs (models/darknet/netdef.h):
+//  - iou_normalizer scales the box terms, obj_normalizer the objectness terms, cls_normalizer the
+//    class terms (AlexeyAB's current delta_yolo_class applies cls_normalizer only together with
+//    counters_per_class; facekit always applies it, as the key's documentation says);
+//  - iou_loss=iou|giou|diou|ciou replaces the box terms by the IoU kind's delta of
+//    train/box_iou_loss.h; the loss value counts iou_normalizer * (1 - IoU kind) per box;
+//  - iou_thresh trains every anchor of the head whose shape matches the truth's above it;
+//  - scale_x_y widens the logistic's range; max_delta clips the IoU-loss deltas.
+// Not mirrored: AlexeyAB's ignore_thresh test counts only truths whose class the prediction
+// already gives > 0.25, and it adds up (rather than overwrites) the deltas of truths sharing a cell.
 #pragma once
 
 #include <vector>
@@ -27,7 +38,7 @@ struct TruthBox {
 };
 
 struct YoloLossStats {
-  double coord = 0, objectness = 0, no_object = 0, classes = 0;  // loss terms
+  double coord = 0, objectness = 0, no_object = 0, classes = 0;  // loss terms (coord: box terms)
   double avg_iou = 0;   // of the responsible predictions with their truths
   int count = 0;        // truths assigned to this head
 };

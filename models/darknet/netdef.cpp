@@ -310,6 +310,26 @@ void check_head_channels(const ParseContext& ctx, int anchors, int per_anchor) {
   }
 }
 
+IouLoss parse_iou_loss(const CfgSection& s, const std::string& key) {
+  const std::string name = lower(s.get_string(key, "mse"));
+  for (IouLoss loss : {IouLoss::kMse, IouLoss::kIou, IouLoss::kGiou, IouLoss::kDiou, IouLoss::kCiou}) {
+    if (name == iou_loss_name(loss)) return loss;
+  }
+  fail(s, key + "=" + name + " (expected mse, iou, giou, diou or ciou)");
+}
+
+// AlexeyAB's src/parser.c parse_yolo: iou_normalizer defaults to 0.75 there, not 1.
+void read_alexeyab_loss_keys(const CfgSection& s, LayerDef* l) {
+  l->iou_loss = parse_iou_loss(s, "iou_loss");
+  l->iou_normalizer = s.get_float("iou_normalizer", 0.75f);
+  l->obj_normalizer = s.get_float("obj_normalizer", 1.f);
+  l->cls_normalizer = s.get_float("cls_normalizer", 1.f);
+  l->iou_thresh = s.get_float("iou_thresh", 1.f);
+  l->max_delta = s.get_float("max_delta", std::numeric_limits<float>::max());
+  const std::string thresh_kind = lower(s.get_string("iou_thresh_kind", "iou"));
+  if (thresh_kind != "iou") fail(s, "iou_thresh_kind=" + thresh_kind + " is not supported (only iou)");
+}
+
 LayerDef parse_yolo(const ParseContext& ctx) {
   const CfgSection& s = ctx.section;
   LayerDef l;
@@ -330,6 +350,7 @@ LayerDef parse_yolo(const ParseContext& ctx) {
   if (ctx.dialect == Dialect::kAlexeyAB) {
     l.scale_x_y = s.get_float("scale_x_y", 1.f);
     l.new_coords = s.get_int("new_coords", 0) != 0;
+    read_alexeyab_loss_keys(s, &l);
   }
   l.max_boxes = s.get_int("max", 90);
   l.jitter = s.get_float("jitter", 0.2f);
@@ -500,7 +521,7 @@ void read_net_section(const CfgSection& net, NetDef* def) {
 // Keys read only at training time by the heads; read here so they do not count as unknown.
 void mark_training_keys(const CfgSection& section) {
   for (const char* key : {"jitter", "ignore_thresh", "truth_thresh", "random", "iou_thresh",
-                          "iou_normalizer", "cls_normalizer", "obj_normalizer", "iou_loss",
+                          "iou_thresh_kind", "iou_normalizer", "cls_normalizer", "obj_normalizer", "iou_loss",
                           "nms_kind", "beta_nms", "max_delta", "counters_per_class", "resize",
                           "label_smooth_eps", "focal_loss", "bias_match", "rescore", "thresh",
                           "absolute", "object_scale", "noobject_scale", "class_scale",
@@ -533,6 +554,17 @@ const char* activation_name(Activation activation) {
 const char* layer_type_name(LayerType type) {
   for (const auto& entry : kLayerTypes) {
     if (entry.value == int(type)) return entry.name;
+  }
+  return "?";
+}
+
+const char* iou_loss_name(IouLoss loss) {
+  switch (loss) {
+    case IouLoss::kMse: return "mse";
+    case IouLoss::kIou: return "iou";
+    case IouLoss::kGiou: return "giou";
+    case IouLoss::kDiou: return "diou";
+    case IouLoss::kCiou: return "ciou";
   }
   return "?";
 }

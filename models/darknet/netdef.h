@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ enum class LayerType {
   kRegion, kDropout, kSoftmax, kBatchnorm, kSam, kScaleChannels, kCost,
 };
 const char* layer_type_name(LayerType type);
+
+// The box term of a [yolo] head's training loss (AlexeyAB's `iou_loss`): Darknet's squared error
+// on the raw outputs, or one minus an IoU kind of the decoded box (train/box_iou_loss.h).
+enum class IouLoss { kMse, kIou, kGiou, kDiou, kCiou };
+const char* iou_loss_name(IouLoss loss);
 
 struct Shape {
   int c = 0, h = 0, w = 0;
@@ -73,6 +79,14 @@ struct LayerDef {
   float jitter = 0.2f;
   bool random = false;                         // multi-scale training
   float ignore_thresh = 0.5f, truth_thresh = 1.f;  // yolo
+  // yolo, AlexeyAB's loss keys (its parse_yolo defaults; pjreddie's loss is mse with every
+  // normaliser 1 and no iou_thresh): the box, objectness and class deltas are scaled by the
+  // normalisers; iou_thresh also trains every anchor of the head whose shape has IoU above it
+  // with the truth, not only the best one.
+  IouLoss iou_loss = IouLoss::kMse;
+  float iou_normalizer = 1.f, obj_normalizer = 1.f, cls_normalizer = 1.f;
+  float iou_thresh = 1.f;                      // 1: off
+  float max_delta = std::numeric_limits<float>::max();  // clip of the IoU-loss box deltas
   float thresh = 0.5f;                         // region: the ignore threshold
   float coord_scale = 1, object_scale = 1, noobject_scale = 1, class_scale = 1;  // region
   bool rescore = false, bias_match = false, absolute = false;                 // region
