@@ -1,4 +1,4 @@
-// Learning-rate schedules on hand-computed values, and the run log's CSV.
+// Learning-rate schedules on hand-computed values, the cfg's training keys, and the run log's CSV.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,7 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "models/darknet/cfg.h"
 #include "train/lr_schedule.h"
+#include "train/net_training_config.h"
 #include "train/run_log.h"
 
 namespace facekit::train {
@@ -54,6 +56,53 @@ TEST(LrSchedule, PolyExpAndNames) {
   s.gamma = 0.5;
   EXPECT_NEAR(s.at(3), 0.0125, 1e-12);
   EXPECT_THROW(parse_lr_policy("sgd"), std::invalid_argument);
+}
+
+// AlexeyAB's SGDR policy (src/network.c get_current_rate): cycles of 100, 200, 400 steps, each a
+// cosine from the base rate to learning_rate_min; a step on a cycle's end still belongs to it.
+TEST(LrSchedule, SgdrRestartsInLongerCycles) {
+  LrSchedule s;
+  s.policy = parse_lr_policy("sgdr");
+  s.base = 0.01;
+  s.min = 0.0001;
+  s.cycle = 100;
+  s.cycle_mult = 2;
+  const double middle = 0.0001 + 0.0099 / 2;
+  EXPECT_DOUBLE_EQ(s.at(0), 0.01);
+  EXPECT_NEAR(s.at(50), middle, 1e-12);
+  EXPECT_NEAR(s.at(100), 0.0001, 1e-12);
+  EXPECT_NEAR(s.at(101), 0.0001 + 0.0099 * (1 + std::cos(M_PI / 200)) / 2, 1e-12);
+  EXPECT_NEAR(s.at(200), middle, 1e-12);
+  EXPECT_NEAR(s.at(300), 0.0001, 1e-12);
+  EXPECT_NEAR(s.at(500), middle, 1e-12);
+  s.warmup = 10;  // burn-in first, on the same step count
+  EXPECT_DOUBLE_EQ(s.at(5), 0.01 * 0.5);
+  EXPECT_NEAR(s.at(50), middle, 1e-12);
+}
+
+// The [net] keys of an AlexeyAB cfg with policy=sgdr make the schedule above; sgdr_cycle defaults
+// to max_batches (AlexeyAB's parse_net_options).
+TEST(NetTrainingConfig, SgdrKeysMakeTheSchedule) {
+  const fs::path cfg = fs::temp_directory_path() / ("facekit_sgdr_" + std::to_string(::getpid()) + ".cfg");
+  std::ofstream(cfg) << "[net]\nbatch=8\nsubdivisions=2\nlearning_rate=0.01\nburn_in=10\nmax_batches=700\npolicy=sgdr\n"
+                        "sgdr_cycle=100\nsgdr_mult=2\nlearning_rate_min=0.0001\n";
+  const NetTrainingConfig config = read_net_training_config(darknet::parse_cfg_file(cfg.string()));
+  LrSchedule s = config.schedule();
+  EXPECT_EQ(s.policy, LrSchedule::Policy::kSgdr);
+  EXPECT_NEAR(s.at(300), 0.0001, 1e-9);
+  EXPECT_NEAR(s.at(200), 0.0001 + 0.0099 / 2, 1e-9);
+  std::ofstream(cfg) << "[net]\nlearning_rate=0.01\nmax_batches=700\npolicy=sgdr\n";
+  s = read_net_training_config(darknet::parse_cfg_file(cfg.string())).schedule();
+  EXPECT_EQ(s.cycle, 700);
+  EXPECT_NEAR(s.min, 0.00001, 1e-12);
+  std::ofstream(cfg) << "[net]\npolicy=sig\n";
+  try {
+    read_net_training_config(darknet::parse_cfg_file(cfg.string()));
+    ADD_FAILURE() << "policy=sig was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(cfg.string()), std::string::npos) << e.what();
+  }
+  fs::remove(cfg);
 }
 
 TEST(RunLog, CsvHasAHeaderAndResumeDropsLaterRows) {

@@ -21,6 +21,11 @@ double LrSchedule::at(int step) const {
       const double t = std::clamp((step - warmup) / span, 0.0, 1.0);
       return min + (base - min) * (1 + std::cos(M_PI * t)) / 2;
     }
+    case Policy::kSgdr: {
+      long long start = 0, length = std::max(1, cycle);
+      while (start + length < step) start += length, length *= std::max(1, cycle_mult);
+      return min + (base - min) * (1 + std::cos(M_PI * static_cast<double>(step - start) / length)) / 2;
+    }
     case Policy::kPoly:
       return base * std::pow(std::max(0.0, 1 - static_cast<double>(step) / std::max(1, total)), power);
     case Policy::kExp:
@@ -33,9 +38,10 @@ LrSchedule::Policy parse_lr_policy(const std::string& name) {
   if (name == "constant") return LrSchedule::Policy::kConstant;
   if (name == "steps") return LrSchedule::Policy::kSteps;
   if (name == "cosine") return LrSchedule::Policy::kCosine;
+  if (name == "sgdr") return LrSchedule::Policy::kSgdr;
   if (name == "poly") return LrSchedule::Policy::kPoly;
   if (name == "exp") return LrSchedule::Policy::kExp;
-  throw std::invalid_argument("learning-rate policy '" + name + "' (expected constant, steps, cosine, poly or exp)");
+  throw std::invalid_argument("learning-rate policy '" + name + "' (expected constant, steps, cosine, sgdr, poly or exp)");
 }
 
 }  // namespace facekit::train

@@ -20,6 +20,9 @@ NetTrainingConfig read_net_training_config(const darknet::CfgFile& cfg) {
   c.steps = net.get_ints("steps");
   c.scales = net.get_floats("scales");
   c.gamma = net.get_float("gamma", 1);
+  c.learning_rate_min = net.get_float("learning_rate_min", 0.00001f);
+  c.sgdr_cycle = net.get_int("sgdr_cycle", 0);
+  c.sgdr_mult = net.get_int("sgdr_mult", 2);
   c.saturation = net.get_float("saturation", 1);
   c.exposure = net.get_float("exposure", 1);
   c.hue = net.get_float("hue", 0);
@@ -28,7 +31,11 @@ NetTrainingConfig read_net_training_config(const darknet::CfgFile& cfg) {
                              std::to_string(c.subdivisions));
   }
   if (c.steps.size() != c.scales.size()) throw std::runtime_error(cfg.path + ": steps and scales must have the same length");
-  parse_lr_policy(c.policy);  // throws on an unknown policy
+  try {
+    parse_lr_policy(c.policy);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(cfg.path + ": [net] " + e.what());
+  }
   return c;
 }
 
@@ -43,6 +50,11 @@ LrSchedule NetTrainingConfig::schedule() const {
   s.scales.assign(scales.begin(), scales.end());
   s.power = power;
   s.gamma = gamma;
+  if (s.policy == LrSchedule::Policy::kSgdr) {
+    s.min = learning_rate_min;
+    s.cycle = sgdr_cycle > 0 ? sgdr_cycle : max_batches;
+    s.cycle_mult = sgdr_mult;
+  }
   return s;
 }
 

@@ -21,6 +21,9 @@ struct NetTrainingConfig {
   std::vector<int> steps;
   std::vector<float> scales;
   float gamma = 1;
+  float learning_rate_min = 0.00001f;  // sgdr (AlexeyAB's parse_net_options)
+  int sgdr_cycle = 0;                   // 0: max_batches
+  int sgdr_mult = 2;
   float saturation = 1, exposure = 1, hue = 0;
 
   int mini_batch() const { return batch / subdivisions; }

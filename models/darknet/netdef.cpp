@@ -503,7 +503,7 @@ void read_net_section(const CfgSection& net, NetDef* def) {
   for (const char* key : {"batch", "subdivisions", "momentum", "decay", "angle", "saturation",
                           "exposure", "hue", "learning_rate", "burn_in", "max_batches", "policy",
                           "steps", "scales", "mosaic", "flip", "max_crop", "min_crop", "aspect",
-                          "power", "gamma", "step", "jitter", "random", "track", "time_steps",
+                          "power", "gamma", "learning_rate_min", "sgdr_cycle", "sgdr_mult", "step", "jitter", "random", "track", "time_steps",
                           "blur", "mixup", "cutmix", "label_smooth_eps", "adam", "B1", "B2", "eps",
                           "inputs", "max_chart_loss", "center", "seed"}) {
     net.get_string(key, "");
