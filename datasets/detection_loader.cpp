@@ -16,6 +16,8 @@ namespace {
 
 constexpr float kCanvasGrey = 0.5f;   // fill_image(sized, .5)
 constexpr float kMinBoxSide = 0.001f; // fill_truth_detection drops boxes thinner than this
+constexpr float kMosaicMargin = 0.2f; // AlexeyAB's min_offset: the cut stays in the middle 60 %
+constexpr int kMosaicImages = 4;
 
 float uniform(std::mt19937* rng, float low, float high) {
   return low == high ? low : std::uniform_real_distribution<float>(std::min(low, high), std::max(low, high))(*rng);
@@ -99,6 +101,39 @@ std::vector<float> augmented_detection_input(const cv::Mat& bgr, const std::vect
   return planar(canvas);
 }
 
+std::vector<float> mosaic_detection_input(const std::vector<std::vector<float>>& inputs,
+                                          const std::vector<std::vector<LabelledBox>>& boxes, int width, int height,
+                                          std::mt19937* rng, std::vector<LabelledBox>* moved) {
+  if (inputs.size() != kMosaicImages || boxes.size() != kMosaicImages) throw std::invalid_argument("mosaic: four images");
+  const int cut_x = static_cast<int>(std::lround(uniform(rng, kMosaicMargin, 1 - kMosaicMargin) * width));
+  const int cut_y = static_cast<int>(std::lround(uniform(rng, kMosaicMargin, 1 - kMosaicMargin) * height));
+  const cv::Rect quadrants[kMosaicImages] = {{0, 0, cut_x, cut_y}, {cut_x, 0, width - cut_x, cut_y},
+                                             {0, cut_y, cut_x, height - cut_y}, {cut_x, cut_y, width - cut_x, height - cut_y}};
+  const size_t plane = static_cast<size_t>(width) * height;
+  std::vector<float> out(3 * plane);
+  moved->clear();
+  for (int k = 0; k < kMosaicImages; ++k) {
+    const cv::Rect q = quadrants[k];
+    const int sx = static_cast<int>(std::lround(uniform(rng, 0.f, static_cast<float>(width - q.width))));
+    const int sy = static_cast<int>(std::lround(uniform(rng, 0.f, static_cast<float>(height - q.height))));
+    for (int c = 0; c < 3; ++c) {
+      for (int y = 0; y < q.height; ++y) {
+        const float* from = &inputs[k][c * plane + static_cast<size_t>(sy + y) * width + sx];
+        std::copy(from, from + q.width, &out[c * plane + static_cast<size_t>(q.y + y) * width + q.x]);
+      }
+    }
+    for (const auto& b : boxes[k]) {  // pixels of the source, moved to the quadrant and clipped to it
+      const float l = std::max<float>(q.x, (b.x - b.w / 2) * width - sx + q.x);
+      const float r = std::min<float>(q.x + q.width, (b.x + b.w / 2) * width - sx + q.x);
+      const float t = std::max<float>(q.y, (b.y - b.h / 2) * height - sy + q.y);
+      const float btm = std::min<float>(q.y + q.height, (b.y + b.h / 2) * height - sy + q.y);
+      if ((r - l) / width < kMinBoxSide || (btm - t) / height < kMinBoxSide) continue;
+      moved->push_back({(l + r) / 2 / width, (t + btm) / 2 / height, (r - l) / width, (btm - t) / height, b.class_id});
+    }
+  }
+  return out;
+}
+
 DetectionLoader::DetectionLoader(const std::vector<DetectionSample>& samples, DetectionLoaderOptions options)
     : samples_(samples), options_(std::move(options)) {
   if (options_.batch_size <= 0 || options_.threads <= 0) throw std::invalid_argument("DetectionLoader: batch size and threads must be positive");
@@ -140,6 +175,29 @@ void DetectionLoader::prefetch() {
   });
 }
 
+std::vector<float> DetectionLoader::sample_input(size_t position, int width, int height, std::vector<LabelledBox>* boxes) const {
+  const DetectionSample& sample = samples_[share_.indices[position]];
+  const cv::Mat bgr = cv::imread(sample.image, cv::IMREAD_COLOR);
+  if (bgr.empty()) return {};
+  auto rng = sample_generator(options_.seed, static_cast<uint64_t>(epoch_), share_.positions[position]);
+  DetectionAugmentOptions o = options_.augment_options;
+  if (!options_.augment) o = {0.f, 0.f, 1.f, 1.f, false, false};
+  if (!o.mosaic) return augmented_detection_input(bgr, sample.boxes, width, height, o, &rng, boxes);
+  std::vector<std::vector<float>> inputs(kMosaicImages);
+  std::vector<std::vector<LabelledBox>> parts(kMosaicImages);
+  inputs[0] = augmented_detection_input(bgr, sample.boxes, width, height, o, &rng, &parts[0]);
+  std::uniform_int_distribution<size_t> any(0, samples_.size() - 1);
+  for (int k = 1; k < kMosaicImages; ++k) {
+    const DetectionSample& other = samples_[any(rng)];
+    cv::Mat other_bgr = cv::imread(other.image, cv::IMREAD_COLOR);
+    // An undecodable partner is replaced by the sample itself; the sample's own image is what counts.
+    const bool usable = !other_bgr.empty();
+    inputs[k] = augmented_detection_input(usable ? other_bgr : bgr, usable ? other.boxes : sample.boxes, width, height, o,
+                                          &rng, &parts[k]);
+  }
+  return mosaic_detection_input(inputs, parts, width, height, &rng, boxes);
+}
+
 DetectionBatch DetectionLoader::prepare(size_t first, int width, int height) const {
   const size_t count = options_.batch_size, plane = static_cast<size_t>(3) * width * height;
   std::vector<std::vector<float>> inputs(count);
@@ -147,14 +205,8 @@ DetectionBatch DetectionLoader::prepare(size_t first, int width, int height) con
   std::vector<bool> readable(count, false);
   const auto work = [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
-      const DetectionSample& sample = samples_[share_.indices[first + i]];
-      const cv::Mat bgr = cv::imread(sample.image, cv::IMREAD_COLOR);
-      if (bgr.empty()) continue;
-      readable[i] = true;
-      auto rng = sample_generator(options_.seed, static_cast<uint64_t>(epoch_), share_.positions[first + i]);
-      DetectionAugmentOptions o = options_.augment_options;
-      if (!options_.augment) o = {0.f, 0.f, 1.f, 1.f, false};
-      inputs[i] = augmented_detection_input(bgr, sample.boxes, width, height, o, &rng, &boxes[i]);
+      inputs[i] = sample_input(first + i, width, height, &boxes[i]);
+      readable[i] = !inputs[i].empty();
     }
   };
   const size_t threads = std::min<size_t>(options_.threads, count);

@@ -2,8 +2,9 @@
 // src/data.c): the aspect ratio jittered by up to `jitter` of each side, the image placed at a
 // random position on a grey (0.5) canvas of the network size, hue/saturation/exposure changed
 // (random_distort_image), a horizontal flip with probability 1/2, and the boxes moved along
-// (correct_boxes: clipped, dropped below 0.001 of a side). Worker threads prepare the next batch;
-// every random draw comes from (seed, epoch, position), so runs repeat exactly.
+// (correct_boxes: clipped, dropped below 0.001 of a side). With `mosaic` (AlexeyAB's [net]
+// mosaic=1), each input is four augmented images, one per quadrant. Worker threads prepare the next
+// batch; every random draw comes from (seed, epoch, position), so runs repeat exactly.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@ struct DetectionAugmentOptions {
   float saturation = 1.f;  // scale in [1/s, s] (rand_scale)
   float exposure = 1.f;
   bool flip = true;
+  bool mosaic = false;
 };
 
 struct DetectionLoaderOptions {
@@ -51,6 +53,15 @@ std::vector<float> augmented_detection_input(const cv::Mat& bgr, const std::vect
                                              const DetectionAugmentOptions& options, std::mt19937* rng,
                                              std::vector<LabelledBox>* moved);
 
+// Mosaic (YOLOv4, Bochkovskiy et al. 2020; AlexeyAB's load_data_detection with mosaic=1): a cut
+// point drawn in the middle 60 % of each side splits the input into four quadrants; quadrant k
+// shows a window of the same size from `inputs[k]` (planar RGB, width x height, as
+// augmented_detection_input makes them) at a random place, and its boxes move along, clipped to
+// the quadrant and dropped below 0.001 of a side.
+std::vector<float> mosaic_detection_input(const std::vector<std::vector<float>>& inputs,
+                                          const std::vector<std::vector<LabelledBox>>& boxes, int width, int height,
+                                          std::mt19937* rng, std::vector<LabelledBox>* moved);
+
 class DetectionLoader {
  public:
   DetectionLoader(const std::vector<DetectionSample>& samples, DetectionLoaderOptions options);
@@ -63,6 +74,9 @@ class DetectionLoader {
 
  private:
   DetectionBatch prepare(size_t first, int width, int height) const;
+  // One sample's input (mosaic: with three other images drawn from the whole set); empty when its
+  // image cannot be decoded.
+  std::vector<float> sample_input(size_t position, int width, int height, std::vector<LabelledBox>* boxes) const;
   void prefetch();
 
   const std::vector<DetectionSample>& samples_;

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -183,6 +185,47 @@ TEST(DetectionAugment, BoxesMoveWithThePixels) {
   }
 }
 
+// Four images of four grey levels, each with a white box: every mosaic box frames white pixels, the
+// quadrants around the cut show the four images, and no box leaves its quadrant.
+TEST(DetectionAugment, MosaicBoxesMoveWithThePixels) {
+  constexpr int kW = 160, kH = 128;
+  const float greys[4] = {0.1f, 0.3f, 0.5f, 0.7f};
+  std::vector<std::vector<float>> inputs;
+  std::vector<std::vector<LabelledBox>> boxes;
+  for (float grey : greys) {
+    std::vector<float> planes(3 * kW * kH, grey);
+    for (int c = 0; c < 3; ++c) {
+      for (int y = 40; y < 90; ++y) {
+        for (int x = 50; x < 110; ++x) planes[c * kW * kH + y * kW + x] = 1.f;
+      }
+    }
+    inputs.push_back(planes);
+    boxes.push_back({{80.f / kW, 65.f / kH, 60.f / kW, 50.f / kH, 0}});
+  }
+  int kept = 0;
+  for (uint64_t seed = 0; seed < 30; ++seed) {
+    std::mt19937 rng(seed);
+    std::vector<LabelledBox> moved;
+    const auto out = mosaic_detection_input(inputs, boxes, kW, kH, &rng, &moved);
+    ASSERT_EQ(out.size(), 3u * kW * kH);
+    std::set<float> seen(out.begin(), out.begin() + kW * kH);
+    for (float grey : greys) {
+      EXPECT_TRUE(seen.count(grey) || seen.count(1.f)) << "seed " << seed;  // a quadrant may be all box
+    }
+    for (const auto& b : moved) {
+      const int x1 = static_cast<int>(std::ceil((b.x - b.w / 2) * kW)), x2 = static_cast<int>((b.x + b.w / 2) * kW) - 1;
+      const int y1 = static_cast<int>(std::ceil((b.y - b.h / 2) * kH)), y2 = static_cast<int>((b.y + b.h / 2) * kH) - 1;
+      if (x2 < x1 || y2 < y1) continue;  // thinner than a pixel
+      for (int y : {y1, y2}) {
+        for (int x : {x1, x2}) EXPECT_EQ(out[static_cast<size_t>(y) * kW + x], 1.f) << "seed " << seed << " at " << x << "," << y;
+      }
+      ++kept;
+    }
+    EXPECT_LE(moved.size(), 4u);
+  }
+  EXPECT_GT(kept, 30);  // most quadrants keep a part of their box
+}
+
 TEST(DetectionLoader, SameSeedSameBatchesWhateverTheThreads) {
   const fs::path dir = temp_dir();
   std::vector<DetectionSample> samples;
@@ -209,12 +252,15 @@ TEST(DetectionLoader, SameSeedSameBatchesWhateverTheThreads) {
     while (loader.next(&b)) batches.push_back(b);
     return batches;
   };
-  const auto one = run(1), three = run(3);
-  ASSERT_EQ(one.size(), 2u);
-  for (size_t i = 0; i < one.size(); ++i) {
-    EXPECT_EQ(one[i].pixels, three[i].pixels);
-    ASSERT_EQ(one[i].boxes.size(), three[i].boxes.size());
-    for (size_t k = 0; k < one[i].boxes.size(); ++k) EXPECT_EQ(one[i].boxes[k].size(), three[i].boxes[k].size());
+  for (bool mosaic : {false, true}) {
+    o.augment_options.mosaic = mosaic;
+    const auto one = run(1), three = run(3);
+    ASSERT_EQ(one.size(), 2u);
+    for (size_t i = 0; i < one.size(); ++i) {
+      EXPECT_EQ(one[i].pixels, three[i].pixels) << "mosaic " << mosaic;
+      ASSERT_EQ(one[i].boxes.size(), three[i].boxes.size());
+      for (size_t k = 0; k < one[i].boxes.size(); ++k) EXPECT_EQ(one[i].boxes[k].size(), three[i].boxes[k].size());
+    }
   }
   fs::remove_all(dir);
 }

@@ -26,6 +26,7 @@ NetTrainingConfig read_net_training_config(const darknet::CfgFile& cfg) {
   c.saturation = net.get_float("saturation", 1);
   c.exposure = net.get_float("exposure", 1);
   c.hue = net.get_float("hue", 0);
+  c.mosaic = net.get_int("mosaic", 0) != 0;
   if (c.batch <= 0 || c.subdivisions <= 0 || c.batch % c.subdivisions != 0) {
     throw std::runtime_error(cfg.path + ": batch=" + std::to_string(c.batch) + " must be a positive multiple of subdivisions=" +
                              std::to_string(c.subdivisions));

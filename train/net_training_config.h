@@ -25,6 +25,7 @@ struct NetTrainingConfig {
   int sgdr_cycle = 0;                   // 0: max_batches
   int sgdr_mult = 2;
   float saturation = 1, exposure = 1, hue = 0;
+  bool mosaic = false;                  // AlexeyAB's four-image augmentation (datasets/detection_loader.h)
 
   int mini_batch() const { return batch / subdivisions; }
   LrSchedule schedule() const;
