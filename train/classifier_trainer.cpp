@@ -16,6 +16,7 @@
 #include "train/bad_data.h"
 #include "train/run_log.h"
 #include "train/sound_weights.h"
+#include "train/step_memory.h"
 
 namespace facekit::train {
 namespace {
@@ -224,6 +225,7 @@ FaceDataset without_repeats(const FaceDataset& set, LabelAudit* labels) {
 
 ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, const FaceDataset& val_set,
                                        const ClassifierTrainOptions& o) {
+  keep_freed_memory_for_reuse();
   LabelAudit labels;
   const FaceDataset train_set = without_repeats(listed_train_set, &labels);
   if (train_set.samples.empty()) throw std::invalid_argument("train classifier: the training set is empty");

@@ -22,6 +22,7 @@
 #include "train/region_loss.h"
 #include "train/run_log.h"
 #include "train/sound_weights.h"
+#include "train/step_memory.h"
 #include "train/yolo_loss.h"
 
 namespace facekit::train {
@@ -212,6 +213,7 @@ const darknet::LayerDef& last_head(const darknet::NetDef& def) {
 }  // namespace
 
 DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
+  keep_freed_memory_for_reuse();
   torch::manual_seed(o.seed);
   DataParallel parallel(o.distributed);
   const bool main_rank = parallel.is_main();
