@@ -448,25 +448,25 @@ std::string train_detector_command(const DetectorOverfit& setup, const std::stri
          setup.data + " --backup " + backup + " --batch 6 --subdivisions 1 --threads 2";
 }
 
-// A few face-mask images are learnt: the loss falls at least 5x and AP@0.5 on them rises from 0;
-// the weights written load in libdarknet, OpenCV dnn and facekit and give the same heads.
-// Measured (deterministic): loss 528 -> 4.6, AP@0.5 0 -> 0.005 (100 it.) -> 0.575 (200) -> 0.676
-// (300). The issue asks 0.8; a higher LR diverges (0.002 with a burn-in of 100, 0.001 with 50), and
-// more iterations would not fit CI's budget, so the bar here is 0.6 until training converges faster.
+// A few face-mask images are learnt: the loss falls at least 5x and AP@0.5 on them reaches 0.8 (the
+// issue's bar); the weights written load in libdarknet, OpenCV dnn and facekit and give the same heads.
+// Measured (deterministic) with the cfg's loss (CIoU, iou_normalizer 0.07, iou_thresh 0.213): loss
+// 533 -> 1.35, AP@0.5 0 -> 0.35 (200 it.) -> 0.75 (300) -> 0.90 (350) -> 0.956 (400). With the MSE
+// loss it reached 0.676 at 300; a higher LR diverges (0.0015 and 0.002 with a burn-in of 100).
 TEST(Cli, TrainDetectorOverfitsAFewFaceMaskImages) {
   FACEKIT_REQUIRE_PATH(kFaceMask);
   FACEKIT_REQUIRE_PATH(kWeights);
   TempDir dir;
-  const DetectorOverfit setup = detector_overfit_setup(dir, 300);
+  const DetectorOverfit setup = detector_overfit_setup(dir, 400);
   const Result trained = run_facekit(train_detector_command(setup, dir / "backup") + " --validate-every 50 --save-every 50");
   ASSERT_EQ(trained.exit_code, 0) << trained.output;
   EXPECT_NE(trained.output.find("reset (shapes changed): convolutional_120, convolutional_129"), std::string::npos) << trained.output;
   const auto loss = csv_column(dir / "backup/results.csv", "train_loss");
   const auto ap = csv_column(dir / "backup/results.csv", "val_ap50");
-  ASSERT_EQ(loss.size(), 6u);
+  ASSERT_EQ(loss.size(), 8u);
   std::printf("loss %.1f -> %.2f, AP@0.5 %.3f\n", loss.front(), loss.back(), ap.back());
   EXPECT_GE(loss.front() / loss.back(), 5);
-  EXPECT_GE(ap.back(), 0.6);
+  EXPECT_GE(ap.back(), 0.8);
 
   const std::string common = "darknet forward --cfg " + setup.cfg + " --weights " + (dir / "backup/face_final.weights") +
                              " --image " + setup.first_image + " --dialect pjreddie --threads 2";
