@@ -7,11 +7,13 @@
 #   bash experiments/age-gender-utkface/run.sh       # from the repository root, after tools/build.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-out=runs/age-gender-utkface
+# OUT, INIT (a checkpoint to start from), LR, SEED and EPOCHS are set by continue.sh (stage 2).
+out=${OUT:-runs/age-gender-utkface}
 data=../shared/data
 epochs=${EPOCHS:-14}
-resume=()
-[ -f "$out/state.pt" ] && resume=(--resume)
+from=()
+[ -n "${INIT:-}" ] && from=(--init "$INIT")
+[ -f "$out/state.pt" ] && from=(--resume)
 export OMP_WAIT_POLICY=PASSIVE  # see experiments/face-detector/run.sh
 # UTKFace's train split lists 243 of its 19022 photos a second time under another name (1.3 %,
 # some with other labels). The trainer drops the repeats and counts them as bad data; 2 % lets it start.
@@ -19,8 +21,8 @@ time build/tools/facekit train classifier --max-bad-fraction 0.02 \
   --train utkface:$data/utkface --train-split $data/utkface/splits/train.txt \
   --val utkface:$data/utkface --val-split $data/utkface/splits/val.txt \
   --run "$out" --width-mult 0.25 --input-size 96 --age-regression \
-  --epochs "$epochs" --batch 64 --optimizer adamw --lr 0.002 --weight-decay 0.05 --schedule cosine --warmup-epochs 1 \
-  --label-smoothing 0.1 --save-every 50 --threads 2 --loader-threads 2 --seed 1 "${resume[@]}"
+  --epochs "$epochs" --batch 64 --optimizer adamw --lr "${LR:-0.002}" --weight-decay 0.05 --schedule cosine --warmup-epochs 1 \
+  --label-smoothing 0.1 --save-every 50 --threads 2 --loader-threads 2 --seed "${SEED:-1}" "${from[@]}"
 build/tools/facekit eval classifier --dataset utkface:$data/utkface --split $data/utkface/splits/test.txt \
   --model "$out/weights/best.pt" --json "$out/utkface_test.json" --plots "$out/plots_utkface_test" --threads 2
 build/tools/facekit eval classifier --dataset aaf:$data/aaf-train/faces.csv \
