@@ -105,12 +105,14 @@ std::vector<std::vector<TruthBox>> truths_of(const DetectionBatch& batch) {
 }
 
 // The sum of every head's loss; a head reads the output of the layer before it.
+// The loss of every head; `terms` adds up their parts (box, objectness, no-object, classes).
 torch::Tensor detection_loss(const darknet::NetDef& def, const std::vector<torch::Tensor>& outputs,
-                             const std::vector<std::vector<TruthBox>>& truths, int w, int h, long long seen) {
+                             const std::vector<std::vector<TruthBox>>& truths, int w, int h, long long seen,
+                             YoloLossStats* terms) {
   torch::Tensor total = torch::zeros({}, outputs.front().options());
   for (const auto& layer : def.layers) {
-    if (layer.type == LayerType::kYolo) total = total + yolo_loss(layer, outputs[layer.index - 1], truths, w, h);
-    if (layer.type == LayerType::kRegion) total = total + region_loss(layer, outputs[layer.index - 1], truths, seen);
+    if (layer.type == LayerType::kYolo) total = total + yolo_loss(layer, outputs[layer.index - 1], truths, w, h, terms);
+    if (layer.type == LayerType::kRegion) total = total + region_loss(layer, outputs[layer.index - 1], truths, seen, terms);
   }
   return total;
 }
@@ -322,6 +324,7 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
     for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
     optimizer->zero_grad();
     double loss = 0, unreadable = 0, read = 0;
+    YoloLossStats terms;
     for (int s = 0; s < per_rank; ++s) {
       DetectionBatch batch;
       while (!loader.next(&batch)) loader.start_epoch(++epoch);
@@ -336,15 +339,18 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
       const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, batch.height, batch.width}).to(o.device);
       probe = input.clone();
       const long long seen = static_cast<long long>(state.iteration) * config.batch;
-      const auto total = detection_loss(def, model.net->forward_all(input), truths_of(batch), batch.width, batch.height, seen);
+      const auto total =
+          detection_loss(def, model.net->forward_all(input), truths_of(batch), batch.width, batch.height, seen, &terms);
       // Darknet divides the summed update by the batch: here this rank's share of it, which the
       // average over the ranks turns into the whole batch's.
       parallel.backward(total / (config.batch / world), sync);
       loss += total.item<double>() / config.batch;
     }
-    auto summed = torch::tensor({loss, unreadable, read}, torch::kDouble);
+    auto summed = torch::tensor({loss, unreadable, read, terms.coord, terms.objectness, terms.no_object, terms.classes},
+                                torch::kDouble);
     parallel.sum(summed);  // the whole batch's; a NaN loss on any rank is NaN on all, and all skip
     loss = summed[0].item<double>();
+    const auto per_image = [&](int k) { return summed[k].item<double>() / config.batch; };
     bad_data.add(static_cast<int64_t>(summed[1].item<double>()), static_cast<int64_t>(summed[2].item<double>()));
     bad_data.check();
     ++state.iteration;
@@ -361,7 +367,12 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
     ++result.iterations;
     result.last_loss = loss;
     loss_sum += loss, ++loss_count;
-    if (main_rank) progress.step(state.iteration - 1, config.batch, {{"loss", loss}, {"lr", lr}, {"size", double(width)}}, name);
+    if (main_rank) {
+      progress.step(state.iteration - 1, config.batch,
+                    {{"loss", loss}, {"box", per_image(3)}, {"obj", per_image(4)}, {"noobj", per_image(5)},
+                     {"cls", per_image(6)}, {"lr", lr}, {"size", double(width)}},
+                    name);
+    }
     const bool end = state.iteration == config.max_batches;
     const bool validate_now = !valid_samples.empty() && (end || (o.validate_every > 0 && state.iteration % o.validate_every == 0));
     if (validate_now || end || state.iteration % o.save_every == 0) {

@@ -164,7 +164,15 @@ torch::Tensor region_loss(const darknet::LayerDef& head, const torch::Tensor& in
     if (stats) stats->classes += class_loss.item<double>();
     loss = loss + class_loss;
   }
-  if (stats) stats->coord += per_element.detach().view({batch, head.num, entries, h, w}).narrow(2, 0, 4).sum().item<double>();
+  if (stats) {
+    const auto view = per_element.detach().view({batch, head.num, entries, h, w});
+    const auto objectness = view.select(2, head.coords);
+    const auto positive = target.view({batch, head.num, entries, h, w}).select(2, head.coords) > 0;  // rescore: the IoU
+    stats->coord += view.narrow(2, 0, head.coords).sum().item<double>();
+    stats->objectness += (objectness * positive).sum().item<double>();
+    stats->no_object += (objectness * positive.logical_not()).sum().item<double>();
+    if (!head.softmax) stats->classes += view.narrow(2, head.coords + 1, head.classes).sum().item<double>();
+  }
   return loss;
 }
 
