@@ -59,13 +59,16 @@ std::vector<float> planar(const cv::Mat& rgb) {
   return out;
 }
 
-}  // namespace
+// Where the augmentation puts the image: pixel (x, y) of the original goes to (x * sx + dx,
+// y * sy + dy) on the input, in pixels of the input.
+struct Placement {
+  float sx, sy, dx, dy;
+};
 
-std::vector<float> augmented_detection_input(const cv::Mat& bgr, const std::vector<LabelledBox>& boxes, int width, int height,
-                                             const DetectionAugmentOptions& o, std::mt19937* rng,
-                                             std::vector<LabelledBox>* moved) {
-  // The new aspect ratio, then the largest such rectangle that fits the canvas.
-  const float dw = o.jitter * bgr.cols, dh = o.jitter * bgr.rows;
+// pjreddie's load_data_detection: a new aspect ratio, the largest such rectangle that fits, placed
+// at random on a grey canvas.
+Placement letterbox_placement(const cv::Mat& bgr, int width, int height, float jitter, std::mt19937* rng, cv::Mat* canvas) {
+  const float dw = jitter * bgr.cols, dh = jitter * bgr.rows;
   const float aspect = (bgr.cols + uniform(rng, -dw, dw)) / (bgr.rows + uniform(rng, -dh, dh));
   float nw = width, nh = height;
   if (aspect < 1) {
@@ -74,24 +77,53 @@ std::vector<float> augmented_detection_input(const cv::Mat& bgr, const std::vect
     nh = nw / aspect;
   }
   const float dx = uniform(rng, 0, width - nw), dy = uniform(rng, 0, height - nh);
-  const bool flip = o.flip && uniform(rng, 0.f, 1.f) < 0.5f;
-
   cv::Mat rgb, placed;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   rgb.convertTo(rgb, CV_32FC3, 1 / 255.0);
   const int pw = std::max(1, static_cast<int>(std::lround(nw))), ph = std::max(1, static_cast<int>(std::lround(nh)));
   cv::resize(rgb, placed, cv::Size(pw, ph), 0, 0, cv::INTER_LINEAR);
-  cv::Mat canvas(height, width, CV_32FC3, cv::Scalar::all(kCanvasGrey));
+  *canvas = cv::Mat(height, width, CV_32FC3, cv::Scalar::all(kCanvasGrey));
   const cv::Rect target(static_cast<int>(std::lround(dx)), static_cast<int>(std::lround(dy)), pw, ph);
   const cv::Rect inside = target & cv::Rect(0, 0, width, height);
-  placed(cv::Rect(inside.tl() - target.tl(), inside.size())).copyTo(canvas(inside));
+  placed(cv::Rect(inside.tl() - target.tl(), inside.size())).copyTo((*canvas)(inside));
+  return {nw / bgr.cols, nh / bgr.rows, dx, dy};
+}
+
+// AlexeyAB's load_data_detection without letter_box: a crop window whose every side moves by up
+// to jitter of the image side, filled with the image's mean colour outside it, stretched.
+Placement stretch_placement(const cv::Mat& bgr, int width, int height, float jitter, std::mt19937* rng, cv::Mat* canvas) {
+  const float dw = jitter * bgr.cols, dh = jitter * bgr.rows;
+  const int left = static_cast<int>(uniform(rng, -dw, dw)), right = static_cast<int>(uniform(rng, -dw, dw));
+  const int top = static_cast<int>(uniform(rng, -dh, dh)), bottom = static_cast<int>(uniform(rng, -dh, dh));
+  const cv::Rect window(left, top, std::max(1, bgr.cols - left - right), std::max(1, bgr.rows - top - bottom));
+  cv::Mat cropped(window.size(), bgr.type(), cv::mean(bgr));
+  const cv::Rect inside = window & cv::Rect(0, 0, bgr.cols, bgr.rows);
+  if (!inside.empty()) bgr(inside).copyTo(cropped(cv::Rect(inside.tl() - window.tl(), inside.size())));
+  cv::Mat rgb;
+  cv::cvtColor(cropped, rgb, cv::COLOR_BGR2RGB);
+  rgb.convertTo(rgb, CV_32FC3, 1 / 255.0);
+  cv::resize(rgb, *canvas, cv::Size(width, height), 0, 0, cv::INTER_LINEAR);
+  const float sx = static_cast<float>(width) / window.width, sy = static_cast<float>(height) / window.height;
+  return {sx, sy, -left * sx, -top * sy};
+}
+
+}  // namespace
+
+std::vector<float> augmented_detection_input(const cv::Mat& bgr, const std::vector<LabelledBox>& boxes, int width, int height,
+                                             const DetectionAugmentOptions& o, std::mt19937* rng,
+                                             std::vector<LabelledBox>* moved) {
+  cv::Mat canvas;
+  const Placement p = o.letterbox ? letterbox_placement(bgr, width, height, o.jitter, rng, &canvas)
+                                  : stretch_placement(bgr, width, height, o.jitter, rng, &canvas);
+  const bool flip = o.flip && uniform(rng, 0.f, 1.f) < 0.5f;
   distort_colours(&canvas, o, rng);
   if (flip) cv::flip(canvas, canvas, 1);
 
   moved->clear();
   for (const auto& b : boxes) {  // correct_boxes
-    float left = ((b.x - b.w / 2) * nw + dx) / width, right = ((b.x + b.w / 2) * nw + dx) / width;
-    const float top = ((b.y - b.h / 2) * nh + dy) / height, bottom = ((b.y + b.h / 2) * nh + dy) / height;
+    float left = ((b.x - b.w / 2) * bgr.cols * p.sx + p.dx) / width, right = ((b.x + b.w / 2) * bgr.cols * p.sx + p.dx) / width;
+    const float top = ((b.y - b.h / 2) * bgr.rows * p.sy + p.dy) / height;
+    const float bottom = ((b.y + b.h / 2) * bgr.rows * p.sy + p.dy) / height;
     if (flip) std::tie(left, right) = std::make_pair(1 - right, 1 - left);
     const float l = std::clamp(left, 0.f, 1.f), r = std::clamp(right, 0.f, 1.f);
     const float t = std::clamp(top, 0.f, 1.f), btm = std::clamp(bottom, 0.f, 1.f);
@@ -181,7 +213,7 @@ std::vector<float> DetectionLoader::sample_input(size_t position, int width, int
   if (bgr.empty()) return {};
   auto rng = sample_generator(options_.seed, static_cast<uint64_t>(epoch_), share_.positions[position]);
   DetectionAugmentOptions o = options_.augment_options;
-  if (!options_.augment) o = {0.f, 0.f, 1.f, 1.f, false, false};
+  if (!options_.augment) o = {0.f, 0.f, 1.f, 1.f, false, false, o.letterbox};
   if (!o.mosaic) return augmented_detection_input(bgr, sample.boxes, width, height, o, &rng, boxes);
   std::vector<std::vector<float>> inputs(kMosaicImages);
   std::vector<std::vector<LabelledBox>> parts(kMosaicImages);

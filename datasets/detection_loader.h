@@ -1,8 +1,12 @@
-// Batches for detector training, augmented as Darknet's load_data_detection does it (pjreddie's
-// src/data.c): the aspect ratio jittered by up to `jitter` of each side, the image placed at a
-// random position on a grey (0.5) canvas of the network size, hue/saturation/exposure changed
-// (random_distort_image), a horizontal flip with probability 1/2, and the boxes moved along
-// (correct_boxes: clipped, dropped below 0.001 of a side). With `mosaic` (AlexeyAB's [net]
+// Batches for detector training, augmented as Darknet's load_data_detection does it. The geometry
+// follows the cfg's resize: with letterbox (pjreddie's src/data.c, and AlexeyAB's letter_box=1) the
+// aspect ratio is jittered by up to `jitter` of each side and the image placed at a random position
+// on a grey (0.5) canvas of the network size; with stretch (AlexeyAB's default, the way its
+// inference resizes) each side of a crop window moves by up to `jitter` of the image side, in or
+// out (outside the image: its mean colour), and the window is stretched to the network size
+// (AlexeyAB's src/data.c and image_data_augmentation). Then hue/saturation/exposure change
+// (random_distort_image), a horizontal flip with probability 1/2, and the boxes move along
+// (correct_boxes / fill_truth_detection: clipped, dropped below 0.001 of a side). With `mosaic` (AlexeyAB's [net]
 // mosaic=1), each input is four augmented images, one per quadrant. Worker threads prepare the next
 // batch; every random draw comes from (seed, epoch, position), so runs repeat exactly.
 #pragma once
@@ -26,6 +30,7 @@ struct DetectionAugmentOptions {
   float exposure = 1.f;
   bool flip = true;
   bool mosaic = false;
+  bool letterbox = true;  // false: crop and stretch
 };
 
 struct DetectionLoaderOptions {

@@ -155,14 +155,16 @@ TEST(DetectionData, RepeatedFilesByPathBytesAndTag) {
   fs::remove_all(dir);
 }
 
-// A white box on black: wherever the augmentation puts it, the moved label still frames it.
+// A white box on black: wherever the augmentation puts it (letterboxed or cropped and stretched),
+// the moved label still frames it.
 TEST(DetectionAugment, BoxesMoveWithThePixels) {
   cv::Mat image(300, 400, CV_8UC3, cv::Scalar::all(0));
   cv::rectangle(image, cv::Rect(100, 60, 80, 120), cv::Scalar::all(255), cv::FILLED);
   const std::vector<LabelledBox> boxes = {{140 / 400.f, 120 / 300.f, 80 / 400.f, 120 / 300.f, 0}};
   DetectionAugmentOptions options;
   options.jitter = 0.3f;
-  for (uint64_t seed = 0; seed < 20; ++seed) {
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    options.letterbox = seed % 2 == 0;
     std::mt19937 rng(seed);
     std::vector<LabelledBox> moved;
     const auto input = augmented_detection_input(image, boxes, 160, 128, options, &rng, &moved);

@@ -286,7 +286,7 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   lo.rank = parallel.rank();
   lo.world_size = world;
   lo.rank_slice = static_cast<size_t>(config.batch / world);
-  lo.augment_options = {head.jitter, config.hue, config.saturation, config.exposure, true, config.mosaic};
+  lo.augment_options = {head.jitter, config.hue, config.saturation, config.exposure, true, config.mosaic, def.letterbox};
   DetectionLoader loader(train_samples, lo);
   loader.start_epoch(0);
   const int per_epoch = loader.batches_per_epoch();
