@@ -104,8 +104,8 @@ std::vector<std::vector<TruthBox>> truths_of(const DetectionBatch& batch) {
   return truths;
 }
 
-// The sum of every head's loss; a head reads the output of the layer before it.
-// The loss of every head; `terms` adds up their parts (box, objectness, no-object, classes).
+// The sum of every head's loss (a head reads the output of the layer before it); `terms` adds up
+// their parts (box, objectness, no-object, classes).
 torch::Tensor detection_loss(const darknet::NetDef& def, const std::vector<torch::Tensor>& outputs,
                              const std::vector<std::vector<TruthBox>>& truths, int w, int h, long long seen,
                              YoloLossStats* terms) {
