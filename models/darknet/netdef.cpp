@@ -310,17 +310,17 @@ void check_head_channels(const ParseContext& ctx, int anchors, int per_anchor) {
   }
 }
 
-IouLoss parse_iou_loss(const CfgSection& s, const std::string& key) {
-  const std::string name = lower(s.get_string(key, "mse"));
+IouLoss parse_iou_loss(const CfgSection& s) {
+  const std::string name = lower(s.get_string("iou_loss", "mse"));
   for (IouLoss loss : {IouLoss::kMse, IouLoss::kIou, IouLoss::kGiou, IouLoss::kDiou, IouLoss::kCiou}) {
     if (name == iou_loss_name(loss)) return loss;
   }
-  fail(s, key + "=" + name + " (expected mse, iou, giou, diou or ciou)");
+  fail(s, "iou_loss=" + name + " (expected mse, iou, giou, diou or ciou)");
 }
 
 // AlexeyAB's src/parser.c parse_yolo: iou_normalizer defaults to 0.75 there, not 1.
 void read_alexeyab_loss_keys(const CfgSection& s, LayerDef* l) {
-  l->iou_loss = parse_iou_loss(s, "iou_loss");
+  l->iou_loss = parse_iou_loss(s);
   l->iou_normalizer = s.get_float("iou_normalizer", 0.75f);
   l->obj_normalizer = s.get_float("obj_normalizer", 1.f);
   l->cls_normalizer = s.get_float("cls_normalizer", 1.f);
@@ -503,9 +503,10 @@ void read_net_section(const CfgSection& net, NetDef* def) {
   for (const char* key : {"batch", "subdivisions", "momentum", "decay", "angle", "saturation",
                           "exposure", "hue", "learning_rate", "burn_in", "max_batches", "policy",
                           "steps", "scales", "mosaic", "flip", "max_crop", "min_crop", "aspect",
-                          "power", "gamma", "learning_rate_min", "sgdr_cycle", "sgdr_mult", "step", "jitter", "random", "track", "time_steps",
-                          "blur", "mixup", "cutmix", "label_smooth_eps", "adam", "B1", "B2", "eps",
-                          "inputs", "max_chart_loss", "center", "seed"}) {
+                          "power", "gamma", "learning_rate_min", "sgdr_cycle", "sgdr_mult", "step",
+                          "jitter", "random", "track", "time_steps", "blur", "mixup", "cutmix",
+                          "label_smooth_eps", "adam", "B1", "B2", "eps", "inputs", "max_chart_loss",
+                          "center", "seed"}) {
     net.get_string(key, "");
   }
   if (def->width <= 0 || def->height <= 0 || def->channels <= 0) {
@@ -521,8 +522,8 @@ void read_net_section(const CfgSection& net, NetDef* def) {
 // Keys read only at training time by the heads; read here so they do not count as unknown.
 void mark_training_keys(const CfgSection& section) {
   for (const char* key : {"jitter", "ignore_thresh", "truth_thresh", "random", "iou_thresh",
-                          "iou_thresh_kind", "iou_normalizer", "cls_normalizer", "obj_normalizer", "iou_loss",
-                          "nms_kind", "beta_nms", "max_delta", "counters_per_class", "resize",
+                          "iou_thresh_kind", "iou_normalizer", "cls_normalizer", "obj_normalizer",
+                          "iou_loss", "nms_kind", "beta_nms", "max_delta", "counters_per_class", "resize",
                           "label_smooth_eps", "focal_loss", "bias_match", "rescore", "thresh",
                           "absolute", "object_scale", "noobject_scale", "class_scale",
                           "coord_scale", "map", "type", "scale", "max", "learning_rate", "stopbackward",
