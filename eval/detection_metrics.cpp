@@ -18,9 +18,9 @@ struct Candidate {
   size_t image, index;
 };
 
-bool counts(const GroundTruth& truth, float min_side) {
-  return !truth.ignore && std::min(truth.box.width(), truth.box.height()) >= min_side;
-}
+bool at_least(const Box& box, float min_side) { return std::min(box.width(), box.height()) >= min_side; }
+
+bool counts(const GroundTruth& truth, float min_side) { return !truth.ignore && at_least(truth.box, min_side); }
 
 // Precision made non-increasing from the right (the "envelope" of VOC and COCO).
 std::vector<double> envelope(const std::vector<double>& precision) {
@@ -29,7 +29,7 @@ std::vector<double> envelope(const std::vector<double>& precision) {
   return e;
 }
 
-// Steps 1-3 of the matching rule (detection_metrics.h) for one detection; marks the matched box.
+// Steps 1-4 of the matching rule (detection_metrics.h) for one detection; marks the matched box.
 Outcome match_one(const ImageDetections& image, const Box& box, float iou_threshold, float min_side,
                   std::vector<bool>* matched) {
   int best = -1;
@@ -48,7 +48,7 @@ Outcome match_one(const ImageDetections& image, const Box& box, float iou_thresh
     (*matched)[static_cast<size_t>(best)] = true;
     return Outcome::kTruePositive;
   }
-  return hits_ignored ? Outcome::kIgnored : Outcome::kFalsePositive;
+  return hits_ignored || !at_least(box, min_side) ? Outcome::kIgnored : Outcome::kFalsePositive;
 }
 
 }  // namespace

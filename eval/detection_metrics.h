@@ -7,10 +7,14 @@
 //     highest IoU; if IoU >= threshold the detection is a true positive and the box is matched;
 //  2. otherwise, if some ignored box (WIDER `invalid`, or smaller than the size bucket) has
 //     IoU >= threshold, the detection is ignored: neither true nor false positive;
-//  3. otherwise it is a false positive (this includes a second detection of a matched face).
+//  3. otherwise, if the detection itself is smaller than the size bucket (shorter side below it),
+//     it is ignored too: it belongs to the faces the bucket leaves out;
+//  4. otherwise it is a false positive (this includes a second detection of a matched face).
 // Detections of equal score form one threshold of the curve (as scikit-learn does), so AP does not
-// depend on the order of ties. This is COCO's rule for ignore regions (cocoeval.py evaluateImg)
-// with VOC's single-match rule (voc_eval.py).
+// depend on the order of ties. Steps 2 and 3 are COCO's rules for ignore regions and area ranges
+// (cocoeval.py evaluateImg: gtIg, and "set unmatched detections outside of area range to
+// ignore"), with sizes measured by the shorter side instead of the area; the single match is VOC's
+// (voc_eval.py).
 #pragma once
 
 #include <functional>
@@ -53,7 +57,8 @@ struct Matching {
   int num_truth = 0;                         // ground-truth boxes that count (not ignored)
 };
 
-// `min_side`: ground truth whose shorter side is below it becomes an ignore region (0: none).
+// `min_side`: ground truth whose shorter side is below it becomes an ignore region, and so does an
+// unmatched detection that small (0: none).
 Matching match_detections(const std::vector<ImageDetections>& images, float iou_threshold, float min_side = 0);
 
 // One image at one operating point: its detections scoring at least `score_threshold`, matched

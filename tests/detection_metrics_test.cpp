@@ -100,6 +100,23 @@ TEST(DetectionMetrics, IgnoreRegionsAndSizeBuckets) {
   EXPECT_EQ(report.buckets[2].ap50, 0.0);
 }
 
+// COCO's area-range rule (cocoeval.py evaluateImg): an unmatched detection smaller than the bucket
+// is ignored, not false. A 34 px face, found by a 30x34 box (IoU .88), and two boxes on background:
+// 10 px (.95) and 20 px (.85).
+// all:   .95 FP, .9 TP, .85 FP -> AP .5;  min16: the 10 px box is ignored -> AP 1;
+// min32: the 20 px box too, and the 30 px detection still counts: it matches a face that counts.
+TEST(DetectionMetrics, SmallUnmatchedDetectionsAreOutsideTheSizeBucket) {
+  const std::vector<ImageDetections> images = {
+      image({{square(0, 0, 34)}}, {{square(100, 100, 10), .95f}, {{0, 0, 30, 34}, .9f}, {square(200, 200, 20), .85f}})};
+  EXPECT_NEAR(voc_ap(images, 0), 0.5, 1e-12);
+  EXPECT_NEAR(voc_ap(images, 16), 1.0, 1e-12);
+  const Matching min32 = match_detections(images, 0.5f, 32);
+  ASSERT_EQ(min32.detections.size(), 3u);
+  EXPECT_EQ(min32.detections[0].outcome, Outcome::kIgnored);
+  EXPECT_EQ(min32.detections[1].outcome, Outcome::kTruePositive);
+  EXPECT_EQ(min32.detections[2].outcome, Outcome::kIgnored);
+}
+
 // IoU exactly 0.5 matches; a valid face is preferred over an overlapping ignore region.
 TEST(DetectionMetrics, ThresholdEdgeAndMatchingOrder) {
   const auto half = match_detections({image({{square(0, 0, 10)}}, {{{0, 0, 10, 20}, .9f}})}, 0.5f);
