@@ -504,8 +504,8 @@ TEST(Cli, TrainDetectorResumeContinuesTheSameLoss) {
 }
 
 // Without --model, eval detector and eval pipeline use the models shipped in models/pretrained
-// (found beside the build tree): the face detector is well above the untrained-head control
-// (AP@0.5 0.001 for faces >= 32 px, experiments/face-detector).
+// (found beside the build tree): the face detector is above OpenCV's Haar cascade (AP@0.5 0.325
+// for faces >= 32 px, experiments/baselines; the shipped detector scores 0.545).
 TEST(Cli, EvaluationsDefaultToTheShippedModels) {
   const fs::path pretrained = fs::path(FACEKIT_SOURCE_DIR) / "models" / "pretrained";
   FACEKIT_REQUIRE_PATH(pretrained / "yolo-fastest-1.1-face.weights");
@@ -514,7 +514,7 @@ TEST(Cli, EvaluationsDefaultToTheShippedModels) {
   TempDir dir;
   const Result detector = run_facekit("eval detector --dataset wider:" + kWiderGt + " --threads 2 --json " + (dir / "d.json"));
   ASSERT_EQ(detector.exit_code, 0) << detector.output;
-  EXPECT_GT(json_number(read_file(dir.path() / "d.json"), "min32"), 0.05);
+  EXPECT_GT(json_number(read_file(dir.path() / "d.json"), "min32"), 0.4);
   const Result pipeline = run_facekit("eval pipeline --dataset wider-demographics:" + (kWider / "demographics_416.csv").string() +
                                       " --images " + (kWider / "images").string() + " --threads 2 --json " + (dir / "p.json"));
   ASSERT_EQ(pipeline.exit_code, 0) << pipeline.output;
