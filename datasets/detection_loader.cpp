@@ -188,8 +188,13 @@ void DetectionLoader::start_epoch(int epoch, int skip_batches) {
 }
 
 void DetectionLoader::set_input_size(int width, int height) {
+  if (width == options_.width && height == options_.height) return;
   options_.width = width;
   options_.height = height;
+  if (pending_.valid()) {
+    pending_.get();
+    prefetch();
+  }
 }
 
 bool DetectionLoader::next(DetectionBatch* batch) {

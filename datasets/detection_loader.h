@@ -73,7 +73,8 @@ class DetectionLoader {
   ~DetectionLoader();
   void start_epoch(int epoch, int skip_batches = 0);
   bool next(DetectionBatch* batch);
-  // Multi-scale training: batches prepared from now on have this input size.
+  // Multi-scale training: the next batch and every one after it have this input size (a batch
+  // already prepared at another size is prepared again), so a batch's size never depends on timing.
   void set_input_size(int width, int height);
   int batches_per_epoch() const { return static_cast<int>(share_.indices.size()) / options_.batch_size; }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <regex>
+#include <set>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -483,14 +484,23 @@ TEST(Cli, TrainDetectorOverfitsAFewFaceMaskImages) {
   }
 }
 
-// Stopped after 8 iterations and resumed, a run logs the losses of one that was never stopped.
+// Stopped after 8 iterations and resumed, a run logs the losses of one that was never stopped; with
+// multi-scale training (random=1), whose input size changes every 10 iterations by the seed.
 TEST(Cli, TrainDetectorResumeContinuesTheSameLoss) {
   FACEKIT_REQUIRE_PATH(kFaceMask);
   FACEKIT_REQUIRE_PATH(kWeights);
   TempDir dir;
   const DetectorOverfit setup = detector_overfit_setup(dir, 12);
+  write_file(setup.cfg, std::regex_replace(read_file(setup.cfg), std::regex("\nrandom=0"), "\nrandom=1"));
   const std::string whole = train_detector_command(setup, dir / "whole") + " --save-every 4";
-  ASSERT_EQ(run_facekit(whole).exit_code, 0);
+  const Result uninterrupted = run_facekit(whole);
+  ASSERT_EQ(uninterrupted.exit_code, 0) << uninterrupted.output;
+  std::set<std::string> sizes;
+  const std::regex size(" size ([0-9]+) ");
+  for (std::sregex_iterator it(uninterrupted.output.begin(), uninterrupted.output.end(), size), end; it != end; ++it) {
+    sizes.insert((*it)[1].str());
+  }
+  EXPECT_GE(sizes.size(), 2u) << "one input size in 12 multi-scale iterations: " << uninterrupted.output;
   const std::string parts = train_detector_command(setup, dir / "parts") + " --save-every 4";
   ASSERT_EQ(run_facekit(parts + " --max-batches 8").exit_code, 0);
   const Result resumed = run_facekit(parts + " --resume");

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <utility>
 
 #include <opencv2/dnn.hpp>
 
@@ -177,6 +178,38 @@ INSTANTIATE_TEST_SUITE_P(SharedModels, RealModelParity,
                            }
                            return name;
                          });
+
+// Multi-scale training (random=1) runs the net at other multiples of its downsampling, as Darknet
+// does after resize_network: the net built at 320 gives, at 352 and at 288x384, what libdarknet gives
+// with the cfg's width and height set to that size. Any other size is refused with the sizes it takes.
+TEST(DarknetResize, MultiplesOfTheDownsamplingMatchLibdarknetAtThatSize) {
+  const auto folder = test::shared_dir() / "models" / "yolo-fastest-1.1";
+  const std::string cfg = (folder / "yolo-fastest-1.1.cfg").string();
+  const std::string weights = (folder / "yolo-fastest-1.1.weights").string();
+  FACEKIT_REQUIRE_PATH(weights);
+  auto model = load_darknet(cfg, weights, "pjreddie");
+  ASSERT_EQ(model.net->def().input_multiple(), 32);
+  TempDir dir;
+  torch::NoGradGuard no_grad;
+  for (const auto& [height, width] : {std::pair{352, 352}, std::pair{288, 384}}) {
+    const std::string resized = dir / ("resized_" + std::to_string(height) + ".cfg");
+    std::string text = test::read_file(cfg);
+    text = std::regex_replace(text, std::regex("\nwidth=320"), "\nwidth=" + std::to_string(width));
+    text = std::regex_replace(text, std::regex("\nheight=320"), "\nheight=" + std::to_string(height));
+    test::write_file(resized, text);
+    torch::manual_seed(kSeed);
+    const auto input = torch::rand({1, 3, height, width});
+    const ReferenceRun reference = run_libdarknet(resized, weights, input, /*randomize_and_save=*/false);
+    expect_parity(model.net->def(), model.net->forward_all(input), reference);
+  }
+  try {
+    model.net->forward_all(torch::rand({1, 3, 330, 320}));
+    FAIL() << "an input of 330x320 ran";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(cfg + ": expected input (N, 3, 320, 320) or sides that are multiples of 32"),
+              std::string::npos) << e.what();
+  }
+}
 
 // facekit's letterbox against libdarknet's load_image_color + letterbox_image on real photos.
 TEST(Preprocess, LetterboxAndResizeMatchLibdarknet) {

@@ -1,11 +1,15 @@
 #include "train/detector_trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <random>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -34,7 +38,6 @@ using darknet::LayerType;
 constexpr int kMaxBadStepsInARow = 5;      // non-finite losses tolerated before stopping
 constexpr int kResizeEvery = 10;           // detector.c: a new input size every 10 batches
 constexpr int kMultiscaleMin = 10, kMultiscaleMax = 19, kMultiscaleBase = 13;  // 320..608 for a 416 net
-constexpr int kStride = 32;
 constexpr float kValidConfThresh = 0.005f, kValidNmsThresh = 0.45f, kOperatingThresh = 0.25f;
 const std::vector<std::string> kColumns = {"train_loss", "val_ap50", "lr"};
 
@@ -194,6 +197,16 @@ void save_weights(const darknet::LoadedDarknet& model, long long seen, const std
   darknet::write_weights(model.net->save_weights(header), path);
 }
 
+// detector.c's multi-scale training: a new input size every kResizeEvery iterations, 10/13 to 19/13
+// of the cfg's (320..608 for 416) in multiples of the net's downsampling. A function of the seed and
+// the iteration only, so that --resume continues with the sizes of an uninterrupted run.
+std::pair<int, int> multiscale_size(const darknet::NetDef& def, int stride, uint64_t seed, int iteration) {
+  auto rng = sample_generator(seed, 0, static_cast<uint64_t>(iteration - iteration % kResizeEvery));
+  const int factor = std::uniform_int_distribution<int>(kMultiscaleMin, kMultiscaleMax)(rng);
+  return {std::max(stride, def.width * factor / kMultiscaleBase / stride * stride),
+          std::max(stride, def.height * factor / kMultiscaleBase / stride * stride)};
+}
+
 // One line per [yolo] head: the loss it trains with (AlexeyAB's keys, or pjreddie's fixed loss).
 void report_head_losses(const darknet::NetDef& def, std::ostream& report) {
   for (const auto& l : def.layers) {
@@ -306,6 +319,11 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   int epoch = static_cast<int>(mini_done / per_epoch);
   loader.start_epoch(epoch, static_cast<int>(mini_done % per_epoch));
 
+  const int stride = def.input_multiple();  // the sizes the net runs at: multiples of its downsampling
+  const bool multiscale = o.multiscale && head.random && stride > 0;
+  if (o.multiscale && head.random && stride == 0) {
+    report << "random=1 ignored: " << o.cfg << " runs only at its own input size\n";
+  }
   DetectorTrainResult result;
   Progress progress(config.max_batches, state.iteration);
   int bad_in_a_row = 0, width = def.width, height = def.height;
@@ -313,11 +331,8 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   double loss_sum = 0;
   int loss_count = 0;
   while (state.iteration < config.max_batches) {
-    if (o.multiscale && head.random && state.iteration % kResizeEvery == 0) {
-      auto rng = sample_generator(o.seed, 0, static_cast<uint64_t>(state.iteration));
-      const int factor = std::uniform_int_distribution<int>(kMultiscaleMin, kMultiscaleMax)(rng);
-      width = std::max(kStride, def.width * factor / kMultiscaleBase / kStride * kStride);
-      height = std::max(kStride, def.height * factor / kMultiscaleBase / kStride * kStride);
+    if (multiscale) {
+      std::tie(width, height) = multiscale_size(def, stride, o.seed, state.iteration);
       loader.set_input_size(width, height);
     }
     const double lr = schedule.at(state.iteration);

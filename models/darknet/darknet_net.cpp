@@ -451,10 +451,14 @@ DarknetNetImpl::DarknetNetImpl(NetDef def, bool random_init) : def_(std::move(de
 }
 
 std::vector<torch::Tensor> DarknetNetImpl::forward_all(const torch::Tensor& input) {
-  TORCH_CHECK(input.dim() == 4 && input.size(1) == def_.channels && input.size(2) == def_.height &&
-                  input.size(3) == def_.width,
-              def_.cfg_path, ": expected input (N, ", def_.channels, ", ", def_.height, ", ", def_.width,
-              "), got ", input.sizes());
+  const int multiple = def_.input_multiple();
+  const bool cfg_size = input.dim() == 4 && input.size(2) == def_.height && input.size(3) == def_.width;
+  const bool resized = input.dim() == 4 && multiple > 0 && input.size(2) > 0 && input.size(3) > 0 &&
+                       input.size(2) % multiple == 0 && input.size(3) % multiple == 0;
+  TORCH_CHECK(input.dim() == 4 && input.size(1) == def_.channels && (cfg_size || resized),
+              def_.cfg_path, ": expected input (N, ", def_.channels, ", ", def_.height, ", ", def_.width, ")",
+              multiple > 0 ? " or sides that are multiples of " + std::to_string(multiple) : std::string(),
+              ", got ", input.sizes());
   std::vector<torch::Tensor> outputs;
   outputs.reserve(layers_.size());
   torch::Tensor x = input;

@@ -34,7 +34,8 @@ class DarknetNetImpl : public torch::nn::Module {
   // pass random_init = false when weights will be loaded anyway (saves seconds on big nets).
   explicit DarknetNetImpl(NetDef def, bool random_init = true);
 
-  // The output of every layer, index = Darknet layer index.
+  // The output of every layer, index = Darknet layer index. The input is (N, C, H, W) at the cfg's
+  // size, or at sides that are multiples of NetDef::input_multiple() (multi-scale training).
   std::vector<torch::Tensor> forward_all(const torch::Tensor& input);
   // The network output: that of NetDef::output_layer().
   torch::Tensor forward(const torch::Tensor& input);

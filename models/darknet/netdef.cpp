@@ -597,6 +597,16 @@ int NetDef::output_layer() const {
   return index;
 }
 
+int NetDef::input_multiple() const {
+  int multiple = 1;
+  for (const auto& layer : layers) {
+    if (layer.type == LayerType::kConnected) return 0;
+    if (layer.out.w <= 0 || layer.out.h <= 0 || width % layer.out.w != 0 || height % layer.out.h != 0) return 0;
+    multiple = std::max({multiple, width / layer.out.w, height / layer.out.h});
+  }
+  return multiple;
+}
+
 std::string NetDef::summary() const {
   std::ostringstream out;
   out << "layer  type            filters  size/strd   input            ->  output\n";

@@ -111,6 +111,10 @@ struct NetDef {
   // The layer whose output is the network's: the last one that is not a [cost] layer
   // (get_network_output in Darknet skips them; their output is only written in training).
   int output_layer() const;
+  // The net also runs at any input whose sides are multiples of this (the deepest downsampling, 32
+  // for the YOLO cfgs), as after Darknet's resize_network in multi-scale training; 0 when only the
+  // cfg's size fits (a [connected] layer, or a downsampling that does not divide the input).
+  int input_multiple() const;
   // The table Darknet prints at load time: index, type, filters, size/stride, in -> out.
   std::string summary() const;
 };
