@@ -141,7 +141,7 @@ TEST(InferCli, SeedDemoPhotosGiveAnnotatedImagesAndOneJsonRecordEach) {
       EXPECT_EQ(f["age"].get<std::string>().front(), '(');
     }
   }
-  EXPECT_GE(faces, 20);  // 55 with the shipped models at --conf-thresh 0.25
+  EXPECT_GE(faces, 20);  // 45 with the shipped models at --conf-thresh 0.25
 }
 
 TEST(InferCli, TorchAndOnnxBackendsAgreeOnBoxesAndLabels) {
