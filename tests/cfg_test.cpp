@@ -120,6 +120,17 @@ TEST(NetDef, AbsurdSizesAreRefusedBeforeAllocating) {
   EXPECT_NE(error_of(huge).find("absurd"), std::string::npos) << error_of(huge);
 }
 
+// Darknet's output-size formula gives 1 when the kernel is larger than the padded input (its
+// division truncates towards zero); LibTorch would refuse to run it. Found by fuzz_onnx_export.
+TEST(NetDef, AKernelLargerThanItsPaddedInputIsRefusedAtItsLine) {
+  const std::string net = "[net]\nwidth=24\nheight=24\nchannels=3\n";
+  const std::string conv = error_of(net + "[convolutional]\nfilters=8\nsize=38\nstride=21\n");
+  EXPECT_NE(conv.find("test.cfg:5: [convolutional]: size 38 is larger than the padded input 24x24"), std::string::npos) << conv;
+  const std::string pool = error_of(net + "[maxpool]\nsize=30\nstride=2\npadding=2\n");
+  EXPECT_NE(pool.find("size 30 is larger than the padded input 26x26"), std::string::npos) << pool;
+  EXPECT_NO_THROW(build(net + "[convolutional]\nfilters=8\nsize=38\nstride=21\npad=1\n"));  // padded to 62
+}
+
 TEST(NetDef, DialectDecidesAlexeyABKeys) {
   const std::string cfg =
       "[net]\nwidth=32\nheight=32\nchannels=3\n[convolutional]\nfilters=8\nsize=1\n"

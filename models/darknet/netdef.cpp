@@ -142,6 +142,16 @@ void check_positive(const ParseContext& ctx, const std::string& what, long long 
   if (value <= 0) fail(ctx.section, what + " must be positive, got " + std::to_string(value));
 }
 
+// Darknet computes an output side as (padded - kernel) / stride + 1, which is 1, not an error, when
+// the kernel is larger than the padded input (C's division truncates -14 / 21 to 0); LibTorch
+// refuses such a convolution or pooling, so the cfg is refused here, at its line.
+void check_kernel_fits(const ParseContext& ctx, int padded_h, int padded_w, int kernel) {
+  if (kernel > padded_h || kernel > padded_w) {
+    fail(ctx.section, "size " + std::to_string(kernel) + " is larger than the padded input " + std::to_string(padded_h) +
+                          "x" + std::to_string(padded_w));
+  }
+}
+
 // --- one small function per layer type (cf. parse_convolutional & co. in src/parser.c) ---
 
 LayerDef parse_convolutional(const ParseContext& ctx) {
@@ -170,7 +180,9 @@ LayerDef parse_convolutional(const ParseContext& ctx) {
     fail(s, "groups=" + std::to_string(l.groups) + " must divide the input channels (" +
                 std::to_string(ctx.input.c) + ") and filters (" + std::to_string(l.filters) + ")");
   }
+  if (l.padding < 0) fail(s, "padding must not be negative");
   const int extent = l.dilation * (l.size - 1) + 1;
+  check_kernel_fits(ctx, ctx.input.h + 2 * l.padding, ctx.input.w + 2 * l.padding, extent);
   l.out = {l.filters, (ctx.input.h + 2 * l.padding - extent) / l.stride_y + 1,
            (ctx.input.w + 2 * l.padding - extent) / l.stride_x + 1};
   return l;
@@ -203,6 +215,7 @@ LayerDef parse_maxpool(const ParseContext& ctx) {
   check_positive(ctx, "size", l.size);
   check_positive(ctx, "stride", std::min(l.stride_x, l.stride_y));
   if (l.padding < 0) fail(s, "padding must not be negative");
+  check_kernel_fits(ctx, ctx.input.h + l.padding, ctx.input.w + l.padding, l.size);
   l.out = {ctx.input.c, (ctx.input.h + l.padding - l.size) / l.stride_y + 1,
            (ctx.input.w + l.padding - l.size) / l.stride_x + 1};
   return l;
