@@ -110,6 +110,9 @@ TEST(NetDef, RouteShortcutAndYoloChecks) {
   EXPECT_NE(error_of(base + "[route]\nlayers=-5\n").find("does not exist"), std::string::npos);
   const std::string yolo = base + "[yolo]\nmask=0\nanchors=1,2,3,4\nnum=2\nclasses=1\n";
   EXPECT_NE(error_of(yolo).find("filters=4"), std::string::npos) << error_of(yolo);
+  const std::string first = "[net]\nwidth=32\nheight=32\nchannels=30\n[region]\nanchors=1,1,2,2,3,3,4,4,5,5\nclasses=1\nnum=5\n";
+  EXPECT_NE(error_of(first).find("test.cfg:5: [region]: a detection head cannot be the first layer"), std::string::npos)
+      << error_of(first);  // found by fuzz_onnx_export: it read the output of layer -1
   const NetDef ok = build(base + "[convolutional]\nfilters=6\nsize=1\n[yolo]\nmask=0\nanchors=1,2,3,4\nnum=2\nclasses=1\n");
   EXPECT_EQ(ok.layers[2].mask, (std::vector<int>{0}));
 }

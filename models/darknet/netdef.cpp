@@ -314,7 +314,10 @@ LayerDef parse_reorg(const ParseContext& ctx) {
   return l;
 }
 
+// A [yolo] or [region] head reads the output of the layer before it (the loss, the ONNX export and
+// the dumps all take it from there); as the first layer it would read the image itself.
 void check_head_channels(const ParseContext& ctx, int anchors, int per_anchor) {
+  if (ctx.index == 0) fail(ctx.section, "a detection head cannot be the first layer: it reads the layer before it");
   if (ctx.input.c != anchors * per_anchor) {
     fail(ctx.section, "expects " + std::to_string(anchors) + " anchors x " +
                           std::to_string(per_anchor) + " = " + std::to_string(anchors * per_anchor) +
