@@ -93,7 +93,7 @@ class ConvolutionalLayer : public DarknetLayer {
     auto y = torch::conv2d(x, weight, bias, {def_.stride_y, def_.stride_x}, {def_.padding, def_.padding},
                            {def_.dilation, def_.dilation}, def_.groups);
     if (bn) y = bn->forward(y);
-    return apply_activation(y, def_.activation);
+    return apply_activation_in_place(std::move(y), def_.activation);
   }
 
   // load_convolutional_weights: biases, [scales, mean, variance], weights.
@@ -173,15 +173,25 @@ class MaxpoolLayer : public DarknetLayer {
  public:
   using DarknetLayer::DarknetLayer;
   torch::Tensor forward(const torch::Tensor& x, const std::vector<torch::Tensor>&) override {
-    const int64_t before = def_.padding / 2;
-    const int64_t after = def_.padding - before;
-    auto padded = x;
-    if (def_.padding > 0) {
-      padded = torch::constant_pad_nd(x, {before, after, before, after},
-                                      -std::numeric_limits<float>::infinity());
-    }
     // Windows over w + padding give (w + padding - size) / stride + 1 outputs, Darknet's formula.
-    return torch::max_pool2d(padded, {def_.size, def_.size}, {def_.stride_y, def_.stride_x});
+    // When no window reaches the padding (size 2 stride 2 on an even side: the default padding of 1
+    // is never read), the padded copy of the map and its backward are skipped.
+    if (padding_is_read(x.size(2), def_.stride_y) || padding_is_read(x.size(3), def_.stride_x)) {
+      const int64_t before = def_.padding / 2;
+      const int64_t after = def_.padding - before;
+      const auto padded =
+          torch::constant_pad_nd(x, {before, after, before, after}, -std::numeric_limits<float>::infinity());
+      return torch::max_pool2d(padded, {def_.size, def_.size}, {def_.stride_y, def_.stride_x});
+    }
+    return torch::max_pool2d(x, {def_.size, def_.size}, {def_.stride_y, def_.stride_x});
+  }
+
+ private:
+  bool padding_is_read(int64_t side, int64_t stride) const {
+    if (def_.padding == 0) return false;
+    if (def_.padding / 2 > 0) return true;  // some padding before the first pixel
+    const int64_t outputs = (side + def_.padding - def_.size) / stride + 1;
+    return (outputs - 1) * stride + def_.size > side;  // the last window ends past the map
   }
 };
 
@@ -430,6 +440,14 @@ torch::Tensor apply_activation(const torch::Tensor& x, Activation activation) {
       return torch::where(x < 0, 0.001f * x, torch::where(x > 1, 0.001f * (x - 1) + 1, x));
   }
   throw std::logic_error("unhandled activation");
+}
+
+torch::Tensor apply_activation_in_place(torch::Tensor y, Activation activation) {
+  switch (activation) {
+    case Activation::kLeaky: return torch::leaky_relu_(y, 0.1);
+    case Activation::kRelu: return torch::relu_(y);
+    default: return apply_activation(y, activation);
+  }
 }
 
 DarknetNetImpl::DarknetNetImpl(NetDef def, bool random_init) : def_(std::move(def)) {

@@ -55,6 +55,9 @@ class DarknetNetImpl : public torch::nn::Module {
 TORCH_MODULE(DarknetNet);
 
 torch::Tensor apply_activation(const torch::Tensor& x, Activation activation);
+// The same on a tensor nothing else reads (a fresh convolution or BatchNorm output): leaky and relu
+// overwrite it, which saves a map per layer, in training too (their backward needs only the result).
+torch::Tensor apply_activation_in_place(torch::Tensor y, Activation activation);
 
 // What Darknet's BatchNorm divides by: sqrt(var) + .000001 (pjreddie's normalize_cpu) or
 // sqrt(var + .00001) (AlexeyAB's), src/blas.c in each.

@@ -29,15 +29,6 @@ bool keeps_channels_last(LayerType type) {
          type == LayerType::kDropout;
 }
 
-// apply_activation, in place where the result is the same (saves an allocation per layer).
-torch::Tensor activate_in_place(torch::Tensor y, Activation activation) {
-  switch (activation) {
-    case Activation::kLeaky: return torch::leaky_relu_(y, 0.1);
-    case Activation::kRelu: return torch::relu_(y);
-    default: return apply_activation(y, activation);
-  }
-}
-
 }  // namespace
 
 FoldedConv fold_batchnorm(DarknetNetImpl& net, int layer) {
@@ -88,7 +79,7 @@ torch::Tensor InferenceNet::run_layer(size_t index, const torch::Tensor& x, cons
   }
   auto y = inference_conv2d(x, conv.weight, conv.bias, {d.stride_y, d.stride_x}, {d.padding, d.padding},
                             {d.dilation, d.dilation}, d.groups);
-  return activate_in_place(std::move(y), d.activation);
+  return apply_activation_in_place(std::move(y), d.activation);
 }
 
 std::string InferenceNet::engine_description() const {
