@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Stage 2 of the age-gender experiment: a warm restart (SGDR's idea, Loshchilov & Hutter 2017) from
-# stage 1's best checkpoint (run.sh) with half its peak learning rate, because stage 1 was still
-# improving when its cosine schedule ended. Same data, split, width, input size and augmentation.
-# Resumable like run.sh: run it again after an interruption.
-#   bash experiments/age-gender-utkface/continue.sh   # from the repository root, after run.sh
+# Later stages of the age-gender experiment: a warm restart (SGDR's idea, Loshchilov & Hutter 2017)
+# from the previous stage's best checkpoint with half its peak learning rate, because each stage was
+# still improving when its cosine schedule ended. Same data, split, width, input size and augmentation.
+# Resumable like run.sh: run it again after an interruption, with the same variables.
+#   bash experiments/age-gender-utkface/continue.sh   # stage 2, from the repository root, after run.sh
+#   START=runs/age-gender-utkface-stage2/weights/best.pt OUT=runs/age-gender-utkface-stage3 LR=0.0005 SEED=3 \
+#     EPOCHS=12 bash experiments/age-gender-utkface/continue.sh   # stage 3
 set -euo pipefail
 START=${START:-runs/age-gender-utkface/weights/best.pt}
-OUT=runs/age-gender-utkface-stage2 INIT=$START LR=0.001 SEED=2 EPOCHS=${EPOCHS:-16} \
+OUT=${OUT:-runs/age-gender-utkface-stage2} INIT=$START LR=${LR:-0.001} SEED=${SEED:-2} EPOCHS=${EPOCHS:-16} \
   exec bash "$(dirname "$0")/run.sh"
