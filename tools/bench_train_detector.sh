@@ -30,9 +30,8 @@ done
 seconds() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { print b - a }'; }
 images=$((iterations * batch))
 
-# Both with their defaults, on an idle machine: OpenMP's own wait policy lets LibTorch's threads spin a
-# little before they sleep (2026-11-30: 1.4-1.5 s a step against 1.9 s with OMP_WAIT_POLICY=PASSIVE).
-# On cores shared with other work, spinning threads lose far more: export OMP_WAIT_POLICY=PASSIVE there.
+# Both as a user runs them, on an idle machine: facekit with OpenMP's own wait policy (its threads spin
+# a little before they sleep). On cores shared with other work, export OMP_WAIT_POLICY=PASSIVE first.
 start=$(date +%s.%N)
 # libdarknet is single-threaded on the CPU; -nogpu is ignored by a CPU build.
 (cd "$work" && darknet detector train "$work/darknet.data" "$work/face.cfg" > "$work/darknet.log" 2>&1)
