@@ -450,7 +450,8 @@ torch::Tensor apply_activation_in_place(torch::Tensor y, Activation activation) 
   }
 }
 
-DarknetNetImpl::DarknetNetImpl(NetDef def, bool random_init) : def_(std::move(def)) {
+DarknetNetImpl::DarknetNetImpl(NetDef def, bool random_init)
+    : def_(std::move(def)), input_multiple_(def_.input_multiple()) {
   torch::NoGradGuard no_grad;
   for (const auto& layer : def_.layers) {
     auto module = layer_factories().at(layer.type)(layer, def_.dialect);
@@ -469,7 +470,7 @@ DarknetNetImpl::DarknetNetImpl(NetDef def, bool random_init) : def_(std::move(de
 }
 
 std::vector<torch::Tensor> DarknetNetImpl::forward_all(const torch::Tensor& input) {
-  const int multiple = def_.input_multiple();
+  const int multiple = input_multiple_;
   const bool cfg_size = input.dim() == 4 && input.size(2) == def_.height && input.size(3) == def_.width;
   const bool resized = input.dim() == 4 && multiple > 0 && input.size(2) > 0 && input.size(3) > 0 &&
                        input.size(2) % multiple == 0 && input.size(3) % multiple == 0;

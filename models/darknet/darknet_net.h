@@ -50,6 +50,7 @@ class DarknetNetImpl : public torch::nn::Module {
 
  private:
   NetDef def_;
+  int input_multiple_;  // def_.input_multiple(), once: forward_all checks every input against it
   std::vector<std::shared_ptr<DarknetLayer>> layers_;
 };
 TORCH_MODULE(DarknetNet);
