@@ -8,6 +8,7 @@ packages=(
   clang libclang-rt-14-dev   # libFuzzer and the sanitizers (tools/fuzz.sh, tools/sanitize.sh)
   libtorch-dev libopencv-dev opencv-data darknet
   libdnnl-dev   # oneDNN's headers: the prepared detector runs as oneDNN primitives (LibTorch links the library)
+  ocl-icd-opencl-dev   # dnnl-config.cmake requires OpenCL (Debian builds oneDNN with its OpenCL GPU runtime); only a recommend of libdnnl-dev
   libgloo-dev   # headers of Gloo, which LibTorch's c10d ProcessGroupGloo includes (distributed training)
   libonnx-dev libprotobuf-dev protobuf-compiler
   libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
