@@ -351,7 +351,11 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
         if (sync) parallel.backward({}, sync);
         continue;
       }
-      const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, batch.height, batch.width}).to(o.device);
+      // Channels-last (NHWC): oneDNN's convolutions then read and write it as it is, where NCHW costs
+      // a reorder of every activation and gradient each way (yolov3-tiny at 416: 15-25 % a step).
+      const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, batch.height, batch.width})
+                             .to(o.device)
+                             .contiguous(torch::MemoryFormat::ChannelsLast);
       probe = input.clone();
       const long long seen = static_cast<long long>(state.iteration) * config.batch;
       const auto total =

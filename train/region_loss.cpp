@@ -147,7 +147,7 @@ torch::Tensor region_loss(const darknet::LayerDef& head, const torch::Tensor& in
   const auto device = input.device();
   const auto target = tensor_of(a.target, shape).to(device), weight = tensor_of(a.weight, shape).to(device);
   const auto kind = torch::from_blob(a.kind.data(), shape, torch::kUInt8).to(device, torch::kLong);
-  const auto x = input.to(torch::kFloat);
+  const auto x = input.to(torch::kFloat).contiguous();  // the targets' layout (the trainer runs channels-last)
   const auto logistic_squared = 0.5 * (torch::sigmoid(x) - target).pow(2);
   const auto linear_squared = 0.5 * (x - target).pow(2);
   const auto bce = torch::binary_cross_entropy_with_logits(x, target, {}, {}, at::Reduction::None);

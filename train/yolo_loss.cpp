@@ -199,7 +199,7 @@ torch::Tensor yolo_loss(const darknet::LayerDef& head, const torch::Tensor& inpu
   const auto target = torch::from_blob(t.target.data(), shape, options).clone().to(input.device());
   const auto weight = torch::from_blob(t.weight.data(), shape, options).clone().to(input.device());
   const auto kind = torch::from_blob(t.kind.data(), shape, torch::kUInt8).clone().to(input.device());
-  const auto x = input.to(torch::kFloat);
+  const auto x = input.to(torch::kFloat).contiguous();  // the targets' layout (the trainer runs channels-last)
   const auto bce = torch::binary_cross_entropy_with_logits(x, target, {}, {}, at::Reduction::None);
   const auto squared = 0.5 * (x - target).pow(2);
   const auto is_delta = kind == kDelta;

@@ -249,7 +249,7 @@ class UpsampleLayer : public DarknetLayer {
     torch::Tensor y;
     const int64_t s = def_.stride;
     if (def_.reverse) {
-      y = x.view({x.size(0), x.size(1), x.size(2) / s, s, x.size(3) / s, s}).sum({3, 5});
+      y = x.reshape({x.size(0), x.size(1), x.size(2) / s, s, x.size(3) / s, s}).sum({3, 5});
     } else {
       y = x.unsqueeze(3).unsqueeze(5).expand({x.size(0), x.size(1), x.size(2), s, x.size(3), s});
       y = y.reshape({x.size(0), x.size(1), x.size(2) * s, x.size(3) * s});
@@ -284,7 +284,7 @@ class ReorgLayer : public DarknetLayer {
 // the logistic, so nothing is activated here.
 torch::Tensor yolo_activation(const LayerDef& def, const torch::Tensor& x) {
   const int64_t anchors = static_cast<int64_t>(def.mask.size());
-  const auto p = x.view({x.size(0), anchors, 5 + def.classes, x.size(2), x.size(3)});
+  const auto p = x.reshape({x.size(0), anchors, 5 + def.classes, x.size(2), x.size(3)});  // x may be channels-last
   auto xy = p.narrow(2, 0, 2);
   auto wh = p.narrow(2, 2, 2);
   auto rest = p.narrow(2, 4, 1 + def.classes);
@@ -308,7 +308,7 @@ class YoloLayer : public DarknetLayer {
 // the classes (plus background) per anchor and cell.
 torch::Tensor region_activation(const LayerDef& def, const torch::Tensor& x) {
   const int64_t per_anchor = def.coords + 1 + def.classes;
-  const auto p = x.view({x.size(0), def.num, per_anchor, x.size(2), x.size(3)});
+  const auto p = x.reshape({x.size(0), def.num, per_anchor, x.size(2), x.size(3)});  // x may be channels-last
   const int64_t class_start = def.coords + (def.background ? 0 : 1);
   std::vector<torch::Tensor> parts = {torch::sigmoid(p.narrow(2, 0, 2)), p.narrow(2, 2, def.coords - 2)};
   if (!def.background) parts.push_back(torch::sigmoid(p.narrow(2, def.coords, 1)));
