@@ -36,6 +36,22 @@ FacePredictor torch_face_predictor(AgeGenderNet net, torch::Device device) {
   return [net, device](const torch::Tensor& input) mutable { return predict_faces(net, input.to(device)); };
 }
 
+FacePredictor mirror_averaged(FacePredictor predict) {
+  const auto average = [](std::vector<float>* a, const std::vector<float>& b) {
+    for (size_t k = 0; k < a->size(); ++k) (*a)[k] = 0.5f * ((*a)[k] + b[k]);
+  };
+  return [predict, average](const torch::Tensor& input) {
+    std::vector<FacePrediction> predictions = predict(input);
+    const std::vector<FacePrediction> mirrored = predict(input.flip({3}).contiguous());  // N x 3 x S x S: 3 is x
+    for (size_t i = 0; i < predictions.size(); ++i) {
+      average(&predictions[i].gender_prob, mirrored[i].gender_prob);
+      average(&predictions[i].age_prob, mirrored[i].age_prob);
+      if (predictions[i].age_years) predictions[i].age_years = 0.5f * (*predictions[i].age_years + *mirrored[i].age_years);
+    }
+    return predictions;
+  };
+}
+
 ScoredFaces classify_dataset(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,
                              int batch_size, int threads) {
   FaceLoaderOptions options;

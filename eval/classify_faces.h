@@ -21,6 +21,11 @@ std::vector<FacePrediction> predict_faces(AgeGenderNet& net, const torch::Tensor
 using FacePredictor = std::function<std::vector<FacePrediction>(const torch::Tensor& input)>;
 FacePredictor torch_face_predictor(AgeGenderNet net, torch::Device device);
 
+// Test-time augmentation: `predict` on the crops and on their mirror images, the probabilities and
+// the years averaged. Gender and age do not change under a horizontal flip, and the trainer flips its
+// crops at random, so both views are in-distribution; costs twice the forward passes.
+FacePredictor mirror_averaged(FacePredictor predict);
+
 struct ScoredFaces {
   std::vector<FaceLabel> labels;
   std::vector<FacePrediction> predictions;

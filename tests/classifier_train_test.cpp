@@ -137,5 +137,70 @@ TEST(ClassifierTraining, ResumeContinuesTheSameRun) {
   }
 }
 
+// A network trained on small crops, fine-tuned from its checkpoint at a larger side: the run
+// trains at the new side and its checkpoints say so. An auxiliary head cannot go below 299 px.
+TEST(ClassifierTraining, InitCheckpointRetrainsAtAnotherInputSize) {
+  FACEKIT_REQUIRE_PATH(utkface_dir());
+  TempDir dir;
+  const FaceDataset faces = utkface_faces(dir);
+  ClassifierTrainOptions first = small_run(dir / "first");
+  first.max_steps = 1;
+  train_classifier(faces, faces, first);
+
+  ClassifierTrainOptions larger = small_run(dir / "larger");
+  larger.init = dir / "first/weights/last.pt";
+  larger.init_input_size = 99;
+  larger.max_steps = 1;
+  train_classifier(faces, faces, larger);
+  const auto trained = load_age_gender_checkpoint(dir / "larger/weights/last.pt");
+  EXPECT_EQ(trained.config.crop.size, 99);
+  EXPECT_EQ(trained.config.width_mult, 0.25);  // the rest is the checkpoint's own
+
+  AgeGenderConfig with_aux;
+  with_aux.width_mult = 0.25;  // 299 px, auxiliary head
+  auto aux_net = make_age_gender_net(with_aux).net;
+  save_age_gender_checkpoint(dir / "aux.pt", aux_net, with_aux);
+  ClassifierTrainOptions too_small = small_run(dir / "too_small");
+  too_small.init = dir / "aux.pt";
+  too_small.init_input_size = 160;
+  EXPECT_THROW(train_classifier(faces, faces, too_small), std::invalid_argument);
+}
+
+// Test-time mirroring gives a face and its mirror image the same prediction (so it flips along x,
+// the crop's width), and one that differs from the face's own. The shipped classifier on real faces.
+TEST(ClassifyFaces, MirrorAveragedIsTheSameForAFaceAndItsMirrorImage) {
+  FACEKIT_REQUIRE_PATH(utkface_dir());
+  TempDir dir;
+  FaceDataset faces = utkface_faces(dir);
+  faces.samples.resize(8);
+  auto shipped = load_age_gender_checkpoint(std::string(FACEKIT_SOURCE_DIR) + "/models/pretrained/age_gender.pt");
+  FaceLoaderOptions options;
+  options.batch_size = 8;
+  options.shuffle = false;
+  options.augment = false;
+  options.crop = shipped.config.crop;
+  options.normalisation = shipped.config.normalisation;
+  FaceLoader loader(faces.samples, options);
+  loader.start_epoch(0);
+  FaceBatch batch;
+  ASSERT_TRUE(loader.next(&batch));
+  const int side = shipped.config.crop.size;
+  const auto x = torch::from_blob(batch.pixels.data(), {batch.size(), 3, side, side});
+
+  const auto plain = eval::torch_face_predictor(shipped.net, torch::kCPU);
+  const auto mirrored = eval::mirror_averaged(plain);
+  const auto a = mirrored(x), b = mirrored(x.flip({3}).contiguous()), alone = plain(x);
+  ASSERT_EQ(a.size(), 8u);
+  double largest_change = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (size_t k = 0; k < a[i].age_prob.size(); ++k) EXPECT_NEAR(a[i].age_prob[k], b[i].age_prob[k], 1e-5);
+    EXPECT_NEAR(a[i].gender_prob[0], b[i].gender_prob[0], 1e-5);
+    EXPECT_NEAR(a[i].gender_prob[0] + a[i].gender_prob[1], 1.0, 1e-5);
+    EXPECT_NEAR(*a[i].age_years, *b[i].age_years, 1e-3);
+    largest_change = std::max(largest_change, static_cast<double>(std::abs(a[i].gender_prob[0] - alone[i].gender_prob[0])));
+  }
+  EXPECT_GT(largest_change, 1e-3);
+}
+
 }  // namespace
 }  // namespace facekit::train

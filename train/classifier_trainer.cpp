@@ -196,6 +196,16 @@ BatchSplit split_batch(const ClassifierTrainOptions& o, int world_size) {
   return split;
 }
 
+// The loaded configuration with its crop side replaced by `input_size` (0: unchanged), checked
+// (an auxiliary head needs 299 px or more).
+AgeGenderConfig with_input_size(AgeGenderConfig config, int input_size, bool report) {
+  if (input_size == 0 || input_size == config.crop.size) return config;
+  if (report) std::cout << "training at " << input_size << " px (the checkpoint was trained at " << config.crop.size << " px)\n";
+  config.crop.size = input_size;
+  check_age_gender_config(config);
+  return config;
+}
+
 // One step's sums over every micro-batch of every rank: loss x faces, gender x faces, age x faces, faces.
 struct StepSums {
   double loss = 0, gender = 0, age = 0, faces = 0;
@@ -243,7 +253,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
   LoadedAgeGenderNet loaded = o.resume ? load_age_gender_checkpoint(last)
                                        : initial_age_gender_net(o.init, o.model, main_rank ? std::cout : quiet);
   AgeGenderNet net = loaded.net;
-  const AgeGenderConfig config = loaded.config;
+  const AgeGenderConfig config = with_input_size(loaded.config, o.resume ? 0 : o.init_input_size, main_rank);
   net->to(o.device);
   parallel.broadcast(*net);  // every rank starts from rank 0's weights
   parallel.reduce_gradients_of(net->parameters());

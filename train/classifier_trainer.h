@@ -26,6 +26,10 @@ struct ClassifierTrainOptions {
   std::string run_dir;
   std::string init;              // AgeGenderNet checkpoint or torchvision state dict; empty: random
   AgeGenderConfig model;         // used when `init` does not carry one
+  // Train at this crop side although `init` carries its own (0: keep the checkpoint's): a network
+  // trained on small crops, fine-tuned on larger ones (progressive resizing; Touvron et al. 2019,
+  // "Fixing the train-test resolution discrepancy"). Every layer fits any side, global pooling ends it.
+  int init_input_size = 0;
   int epochs = 30;
   int batch_size = 64;            // the global batch: over all micro-batches and ranks
   // Micro-batches per step (gradients accumulated, as Darknet's `subdivisions`); at least the world

@@ -26,7 +26,7 @@ int run_train_classifier(const std::vector<std::string>& args) {
       ("init", po::value<std::string>()->default_value(""), "start from an AgeGenderNet checkpoint or a torchvision inception_v3 .pth")
       ("resume", po::bool_switch(), "continue the run in --run exactly where it stopped")
       ("width-mult", po::value<float>()->default_value(1.0f), "channel width of Inception-v3 (1.0: torchvision's)")
-      ("input-size", po::value<int>()->default_value(299), "crop side in pixels (>= 75)")
+      ("input-size", po::value<int>()->default_value(299), "crop side in pixels (>= 75); with --init, retrain its network at this side")
       ("crop-margin", po::value<float>()->default_value(1.4f), "square crop side / face box side")
       ("age-intervals", po::value<std::string>()->default_value(""), "e.g. '(0, 2) (4, 6) ...' (default: Adience's 8)")
       ("age-regression", po::bool_switch(), "add the 0..100 years head (MAE from its expectation)")
@@ -64,6 +64,7 @@ int run_train_classifier(const std::vector<std::string>& args) {
   o.resume = vm["resume"].as<bool>();
   o.model.width_mult = vm["width-mult"].as<float>();
   o.model.crop.size = vm["input-size"].as<int>();
+  if (!o.init.empty() && !vm["input-size"].defaulted()) o.init_input_size = o.model.crop.size;
   o.model.crop.margin = vm["crop-margin"].as<float>();
   if (!vm["age-intervals"].as<std::string>().empty()) o.model.intervals = parse_age_intervals(vm["age-intervals"].as<std::string>());
   o.model.age_regression = vm["age-regression"].as<bool>();
