@@ -372,6 +372,13 @@ TEST(Cli, TrainAndEvalClassifierThenThePipeline) {
   EXPECT_NEAR(json_number(report, "age_exact"), csv_column(dir / "run/results.csv", "val_age_acc").back(), 1e-6);
   EXPECT_NEAR(json_number(report, "age_mae"), csv_column(dir / "run/results.csv", "val_age_mae").back(), 1e-4);
   EXPECT_FALSE(cv_empty_png(dir.path() / "plots" / "age_confusion.png"));
+  // --tta classifies each face and its mirror image: the same faces, other (averaged) estimates.
+  const Result mirrored = run_facekit("eval classifier --dataset " + faces + "--split " + (dir / "split.txt") +
+                                      " --model " + model + " --tta --json " + (dir / "tta.json"));
+  ASSERT_EQ(mirrored.exit_code, 0) << mirrored.output;
+  const std::string tta_report = read_file(dir.path() / "tta.json");
+  EXPECT_EQ(json_number(tta_report, "n"), 32);
+  EXPECT_GT(std::abs(json_number(tta_report, "age_mae") - json_number(report, "age_mae")), 1e-6);
 
   // The ONNX export, run by OpenCV dnn, scores the same.
   const Result exported = run_facekit("convert classifier2onnx --checkpoint " + model + " -o " + (dir / "c.onnx"));

@@ -58,4 +58,12 @@ Classifier load_classifier(const std::string& path, torch::Device device) {
   return {eval::torch_face_predictor(prepare_for_inference(loaded.net, loaded.config), device), loaded.config};
 }
 
+void add_tta_option(po::options_description* options) {
+  options->add_options()("tta", po::bool_switch(), "average each face's predictions with its mirror image's (twice the classifier time)");
+}
+
+void apply_tta_option(const po::variables_map& vm, Classifier* classifier) {
+  if (vm["tta"].as<bool>()) classifier->predict = eval::mirror_averaged(classifier->predict);
+}
+
 }  // namespace facekit::cli

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "eval/classify_faces.h"
+#include "tools/facekit/cli.h"
 
 namespace facekit::cli {
 
@@ -19,5 +20,10 @@ struct Classifier {
 // X.pt (an AgeGenderNet checkpoint) or X.onnx (`facekit convert classifier2onnx`; the config comes
 // from its metadata). Throws naming the file when it is neither.
 Classifier load_classifier(const std::string& path, torch::Device device);
+
+// --tta, for every command that classifies faces: the classifier then averages each face's
+// predictions with its mirror image's (eval::mirror_averaged).
+void add_tta_option(po::options_description* options);
+void apply_tta_option(const po::variables_map& vm, Classifier* classifier);
 
 }  // namespace facekit::cli

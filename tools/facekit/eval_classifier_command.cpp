@@ -39,9 +39,9 @@ int run_eval_classifier(const std::vector<std::string>& args) {
       ("images", po::value<std::string>()->default_value(""), "where the images are (default: beside the labels)")
       ("model", po::value<std::string>()->default_value(""), "AgeGenderNet checkpoint (.pt) or its ONNX export (.onnx) (default: the shipped classifier)")
       ("batch", po::value<int>()->default_value(32), "faces per forward pass")
-      ("tta", po::bool_switch(), "average each face's predictions with those of its mirror image (twice the time)")
       ("json", po::value<std::string>()->default_value(""), "write the JSON report here")
       ("plots", po::value<std::string>()->default_value(""), "folder for age_confusion.png and gender_confusion.png");
+  add_tta_option(&options);
   add_runtime_options(&options);
   const std::string usage =
       "usage: facekit eval classifier --dataset FORMAT:PATH [--split FILE] [--model M] [--tta] [--json OUT] [--plots DIR]";
@@ -50,7 +50,7 @@ int run_eval_classifier(const std::vector<std::string>& args) {
   const torch::Device device = apply_runtime_options(vm);
   const std::string model = vm["model"].as<std::string>();
   Classifier classifier = load_classifier(model.empty() ? default_model(kDefaultClassifierFile) : model, device);
-  if (vm["tta"].as<bool>()) classifier.predict = eval::mirror_averaged(classifier.predict);
+  apply_tta_option(vm, &classifier);
   const auto& intervals = classifier.config.intervals;
   const FaceDataset dataset = read_face_dataset(vm["dataset"].as<std::string>(), vm["split"].as<std::string>(),
                                                 vm["images"].as<std::string>(), intervals);

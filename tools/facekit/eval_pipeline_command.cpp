@@ -64,10 +64,11 @@ int run_eval_pipeline(const std::vector<std::string>& args) {
       ("cfg", po::value<std::string>()->default_value(""), "the cfg of a .weights detector when not beside it")
       ("classifier", po::value<std::string>()->default_value(""), "AgeGenderNet checkpoint (.pt) or ONNX export (default: the shipped classifier)")
       ("json", po::value<std::string>()->default_value(""), "write the JSON report here");
+  add_tta_option(&options);
   add_runtime_options(&options);
   const std::string usage =
       "usage: facekit eval pipeline --dataset wider-demographics:CSV --images DIR [--detector M] [--classifier M]\n"
-      "                             [--json OUT]";
+      "                             [--tta] [--json OUT]";
   po::variables_map vm;
   if (!parse_options(args, options, usage, &vm)) return kExitOk;
   const torch::Device device = apply_runtime_options(vm);
@@ -77,7 +78,8 @@ int run_eval_pipeline(const std::vector<std::string>& args) {
   const std::string detector_path = vm["detector"].as<std::string>(), classifier_path = vm["classifier"].as<std::string>();
   const Detector detect = make_detector(detector_path.empty() ? default_model(kDefaultDetectorFile) : detector_path,
                                         vm["cfg"].as<std::string>(), 0, device);
-  const Classifier classifier = load_classifier(classifier_path.empty() ? default_model(kDefaultClassifierFile) : classifier_path, device);
+  Classifier classifier = load_classifier(classifier_path.empty() ? default_model(kDefaultClassifierFile) : classifier_path, device);
+  apply_tta_option(vm, &classifier);
 
   std::vector<std::vector<DemographicFace>> labels;
   std::vector<std::vector<eval::PipelineFace>> detections;

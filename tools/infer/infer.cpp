@@ -271,6 +271,7 @@ int run_infer(const std::vector<std::string>& args) {
       ("smoothing", value<float>()->default_value(0.3f, "0.3"), "video: weight of the newest frame in each face's running label (1: no smoothing)")
       ("verbose-labels", "labels with confidences and estimated years")
       ("show", "show the annotated frames in a window (q or Esc stops)");
+  cli::add_tta_option(&options);
   cli::add_runtime_options(&options);
   const std::string usage =
       "usage: facekit-infer --input PATH [--detector M] [--classifier M] [--backend torch|onnx] [--output PATH] [--json PATH]";
@@ -279,9 +280,10 @@ int run_infer(const std::vector<std::string>& args) {
   const InferOptions o = read_options(vm);
   const torch::Device device = cli::apply_runtime_options(vm);
   auto source = open_source(o.input);
-  const Models models = load_models({vm["detector"].as<std::string>(), vm["cfg"].as<std::string>(), vm["classifier"].as<std::string>()},
+  Models models = load_models({vm["detector"].as<std::string>(), vm["cfg"].as<std::string>(), vm["classifier"].as<std::string>()},
                                     parse_backend(vm["backend"].as<std::string>()),
                                     {vm["conf-thresh"].as<float>(), vm["nms-thresh"].as<float>()}, device);
+  cli::apply_tta_option(vm, &models.classifier);
   std::cerr << models.description << "input: " << source->describe() << "\n";
   FaceStage faces(models, o, source->is_video());
   OutputStage output(o, *source, models.classifier.config);
