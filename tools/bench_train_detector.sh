@@ -4,7 +4,7 @@
 # at 416x416, batch 8, subdivisions 1, random=0), the same images (All-Age-Faces train with its Darknet
 # labels) and the same number of iterations, both from random weights, one after the other. Prints
 # images/s of each and the ratio twice: over the whole command (start-up included; LibTorch's start-up
-# is about a second) and over the training loop alone (what a long run's throughput converges to).
+# is under a second) and over the training loop alone (what a long run's throughput converges to).
 #   bash tools/bench_train_detector.sh [ITERATIONS] [THREADS]     (defaults 10 and all cores; after tools/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -352,7 +352,7 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
         continue;
       }
       // Channels-last (NHWC): oneDNN's convolutions then read and write it as it is, where NCHW costs
-      // a reorder of every activation and gradient each way (yolov3-tiny at 416: 15-25 % a step).
+      // a reorder of every activation and gradient each way (yolov3-tiny at 416, 2 cores: 11 % faster).
       const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, batch.height, batch.width})
                              .to(o.device)
                              .contiguous(torch::MemoryFormat::ChannelsLast);

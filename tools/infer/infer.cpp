@@ -281,8 +281,8 @@ int run_infer(const std::vector<std::string>& args) {
   const torch::Device device = cli::apply_runtime_options(vm);
   auto source = open_source(o.input);
   Models models = load_models({vm["detector"].as<std::string>(), vm["cfg"].as<std::string>(), vm["classifier"].as<std::string>()},
-                                    parse_backend(vm["backend"].as<std::string>()),
-                                    {vm["conf-thresh"].as<float>(), vm["nms-thresh"].as<float>()}, device);
+                              parse_backend(vm["backend"].as<std::string>()),
+                              {vm["conf-thresh"].as<float>(), vm["nms-thresh"].as<float>()}, device);
   cli::apply_tta_option(vm, &models.classifier);
   std::cerr << models.description << "input: " << source->describe() << "\n";
   FaceStage faces(models, o, source->is_video());
