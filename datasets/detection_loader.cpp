@@ -65,9 +65,30 @@ struct Placement {
   float sx, sy, dx, dy;
 };
 
+// AlexeyAB's [yolo] resize=R in load_data_detection: how far each side of the crop window moves
+// besides the jitter, as fractions of the image side. The left and top sides share one draw, the
+// right and bottom sides another, so the window grows or shrinks by the same factor both ways:
+// from R times the image (each side out by (R - 1) / 2, a zoom out) to 1/R of it (a zoom in);
+// below 1 it only zooms out, to 1/R.
+struct ResizeShift {
+  float left_top = 0, right_bottom = 0;
+};
+
+ResizeShift random_resize_shift(float resize, std::mt19937* rng) {
+  if (resize == 1.f) return {};
+  const float out = (1 - std::max(resize, 1 / resize)) / 2;                      // < 0
+  const float in = resize < 1 ? 0.f : (1 - 1 / std::max(resize, 1 / resize)) / 2;  // >= 0
+  return {uniform(rng, out, in), uniform(rng, out, in)};
+}
+
+// The factor by which the resize shift scales a window side: 1 - left_top - right_bottom.
+float resize_factor(const ResizeShift& shift) { return 1 - shift.left_top - shift.right_bottom; }
+
 // pjreddie's load_data_detection: a new aspect ratio, the largest such rectangle that fits, placed
-// at random on a grey canvas.
-Placement letterbox_placement(const cv::Mat& bgr, int width, int height, float jitter, std::mt19937* rng, cv::Mat* canvas) {
+// at random on a grey canvas; the resize shift scales it by the inverse of the factor by which it
+// scales a crop window.
+Placement letterbox_placement(const cv::Mat& bgr, int width, int height, float jitter, float resize, std::mt19937* rng,
+                              cv::Mat* canvas) {
   const float dw = jitter * bgr.cols, dh = jitter * bgr.rows;
   const float aspect = (bgr.cols + uniform(rng, -dw, dw)) / (bgr.rows + uniform(rng, -dh, dh));
   float nw = width, nh = height;
@@ -76,6 +97,9 @@ Placement letterbox_placement(const cv::Mat& bgr, int width, int height, float j
   } else {
     nh = nw / aspect;
   }
+  const float zoom = 1 / resize_factor(random_resize_shift(resize, rng));
+  nw *= zoom;
+  nh *= zoom;
   const float dx = uniform(rng, 0, width - nw), dy = uniform(rng, 0, height - nh);
   cv::Mat rgb, placed;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
@@ -90,11 +114,15 @@ Placement letterbox_placement(const cv::Mat& bgr, int width, int height, float j
 }
 
 // AlexeyAB's load_data_detection without letter_box: a crop window whose every side moves by up
-// to jitter of the image side, filled with the image's mean colour outside it, stretched.
-Placement stretch_placement(const cv::Mat& bgr, int width, int height, float jitter, std::mt19937* rng, cv::Mat* canvas) {
+// to jitter of the image side (and by the resize shift), filled with the image's mean colour
+// outside it, stretched.
+Placement stretch_placement(const cv::Mat& bgr, int width, int height, float jitter, float resize, std::mt19937* rng, cv::Mat* canvas) {
   const float dw = jitter * bgr.cols, dh = jitter * bgr.rows;
-  const int left = static_cast<int>(uniform(rng, -dw, dw)), right = static_cast<int>(uniform(rng, -dw, dw));
-  const int top = static_cast<int>(uniform(rng, -dh, dh)), bottom = static_cast<int>(uniform(rng, -dh, dh));
+  const ResizeShift shift = random_resize_shift(resize, rng);
+  const int left = static_cast<int>(uniform(rng, -dw, dw) + shift.left_top * bgr.cols);
+  const int right = static_cast<int>(uniform(rng, -dw, dw) + shift.right_bottom * bgr.cols);
+  const int top = static_cast<int>(uniform(rng, -dh, dh) + shift.left_top * bgr.rows);
+  const int bottom = static_cast<int>(uniform(rng, -dh, dh) + shift.right_bottom * bgr.rows);
   const cv::Rect window(left, top, std::max(1, bgr.cols - left - right), std::max(1, bgr.rows - top - bottom));
   cv::Mat cropped(window.size(), bgr.type(), cv::mean(bgr));
   const cv::Rect inside = window & cv::Rect(0, 0, bgr.cols, bgr.rows);
@@ -113,8 +141,8 @@ std::vector<float> augmented_detection_input(const cv::Mat& bgr, const std::vect
                                              const DetectionAugmentOptions& o, std::mt19937* rng,
                                              std::vector<LabelledBox>* moved) {
   cv::Mat canvas;
-  const Placement p = o.letterbox ? letterbox_placement(bgr, width, height, o.jitter, rng, &canvas)
-                                  : stretch_placement(bgr, width, height, o.jitter, rng, &canvas);
+  const Placement p = o.letterbox ? letterbox_placement(bgr, width, height, o.jitter, o.resize, rng, &canvas)
+                                  : stretch_placement(bgr, width, height, o.jitter, o.resize, rng, &canvas);
   const bool flip = o.flip && uniform(rng, 0.f, 1.f) < 0.5f;
   distort_colours(&canvas, o, rng);
   if (flip) cv::flip(canvas, canvas, 1);

@@ -4,7 +4,9 @@
 // on a grey (0.5) canvas of the network size; with stretch (AlexeyAB's default, the way its
 // inference resizes) each side of a crop window moves by up to `jitter` of the image side, in or
 // out (outside the image: its mean colour), and the window is stretched to the network size
-// (AlexeyAB's src/data.c and image_data_augmentation). Then hue/saturation/exposure change
+// (AlexeyAB's src/data.c and image_data_augmentation). AlexeyAB's [yolo] `resize` scales the window
+// (or the letterboxed image) at random besides: by up to `resize` both ways, or with a value below
+// 1, only out to 1/resize, which makes every face smaller (SSD's "zoom out", Liu et al. 2016). Then hue/saturation/exposure change
 // (random_distort_image), a horizontal flip with probability 1/2, and the boxes move along
 // (correct_boxes / fill_truth_detection: clipped, dropped below 0.001 of a side). With `mosaic` (AlexeyAB's [net]
 // mosaic=1), each input is four augmented images, one per quadrant. Worker threads prepare the next
@@ -31,6 +33,7 @@ struct DetectionAugmentOptions {
   bool flip = true;
   bool mosaic = false;
   bool letterbox = true;  // false: crop and stretch
+  float resize = 1.f;     // AlexeyAB's [yolo] resize; 1: off
 };
 
 struct DetectionLoaderOptions {

@@ -117,6 +117,21 @@ TEST(NetDef, RouteShortcutAndYoloChecks) {
   EXPECT_EQ(ok.layers[2].mask, (std::vector<int>{0}));
 }
 
+// AlexeyAB's [yolo] resize (the random zoom of training crops) is read in its dialect, refused at
+// its line when not positive, and reported unused in pjreddie's, which has no such key.
+TEST(NetDef, YoloResizeIsAlexeyABsAndMustBePositive) {
+  const std::string net = "[net]\nwidth=32\nheight=32\nchannels=3\n[convolutional]\nfilters=6\nsize=1\n";
+  const std::string yolo = "[yolo]\nmask=0\nanchors=1,2,3,4\nnum=2\nclasses=1\n";
+  EXPECT_FLOAT_EQ(build(net + yolo + "resize=0.25\n", Dialect::kAlexeyAB).layers[1].resize, 0.25f);
+  EXPECT_FLOAT_EQ(build(net + yolo, Dialect::kAlexeyAB).layers[1].resize, 1.f);
+  const std::string bad = error_of(net + yolo + "resize=0\n", Dialect::kAlexeyAB);
+  EXPECT_NE(bad.find("test.cfg:13: [yolo] resize must be positive, got 0"), std::string::npos) << bad;
+  const NetDef pjreddie = build(net + yolo + "resize=1.5\n");
+  EXPECT_FLOAT_EQ(pjreddie.layers[1].resize, 1.f);
+  ASSERT_EQ(pjreddie.warnings.size(), 1u);
+  EXPECT_NE(pjreddie.warnings[0].find("key 'resize' is not used"), std::string::npos) << pjreddie.warnings[0];
+}
+
 TEST(NetDef, AbsurdSizesAreRefusedBeforeAllocating) {
   EXPECT_NE(error_of("[net]\nwidth=100000\nheight=100000\nchannels=3\n[maxpool]\n").find("larger"), std::string::npos);
   const std::string huge = "[net]\nwidth=64\nheight=64\nchannels=3\n[convolutional]\nfilters=1000000000\nsize=3\n";

@@ -155,8 +155,8 @@ TEST(DetectionData, RepeatedFilesByPathBytesAndTag) {
   fs::remove_all(dir);
 }
 
-// A white box on black: wherever the augmentation puts it (letterboxed or cropped and stretched),
-// the moved label still frames it.
+// A white box on black: wherever the augmentation puts it (letterboxed or cropped and stretched,
+// zoomed out or not), the moved label still frames it.
 TEST(DetectionAugment, BoxesMoveWithThePixels) {
   cv::Mat image(300, 400, CV_8UC3, cv::Scalar::all(0));
   cv::rectangle(image, cv::Rect(100, 60, 80, 120), cv::Scalar::all(255), cv::FILLED);
@@ -165,6 +165,7 @@ TEST(DetectionAugment, BoxesMoveWithThePixels) {
   options.jitter = 0.3f;
   for (uint64_t seed = 0; seed < 40; ++seed) {
     options.letterbox = seed % 2 == 0;
+    options.resize = seed % 4 < 2 ? 1.f : 0.5f;
     std::mt19937 rng(seed);
     std::vector<LabelledBox> moved;
     const auto input = augmented_detection_input(image, boxes, 160, 128, options, &rng, &moved);
@@ -183,6 +184,56 @@ TEST(DetectionAugment, BoxesMoveWithThePixels) {
     }
     if (y2 < 125) {
       EXPECT_LT(red((x1 + x2) / 2, y2 + 3), 0.6f) << "seed " << seed;
+    }
+  }
+}
+
+// AlexeyAB's resize=R, without jitter: the crop window (stretch) or the placed image (letterbox)
+// is scaled by one factor both ways, from 1 to 1/R when R < 1 (zoom out only), from 1/R to R when
+// R > 1, uniform in the sum of two side shifts (load_data_detection's resize_r1 and resize_r2).
+TEST(DetectionAugment, ResizeZoomsBothWaysByOneFactorWithinItsRange) {
+  cv::Mat image(300, 400, CV_8UC3, cv::Scalar::all(0));
+  cv::rectangle(image, cv::Rect(160, 110, 80, 80), cv::Scalar::all(255), cv::FILLED);
+  const std::vector<LabelledBox> boxes = {{200 / 400.f, 150 / 300.f, 80 / 400.f, 80 / 300.f, 0}};
+  constexpr int kW = 160, kH = 128, kDraws = 300;
+  for (const bool letterbox : {false, true}) {
+    for (const float resize : {0.25f, 2.f}) {
+      DetectionAugmentOptions options;
+      options.jitter = 0;
+      options.flip = false;
+      options.letterbox = letterbox;
+      options.resize = resize;
+      // Box width on the input without resize: stretch maps the 400 px image to kW, letterbox too
+      // (400 x 300 is wider than 160 x 128).
+      const float unzoomed_w = 80.f / 400 * kW, unzoomed_h = letterbox ? 80.f / 400 * kW : 80.f / 300 * kH;
+      const float low = std::min(resize, 1 / resize), high = std::max(resize, 1 / resize);
+      float smallest = high, largest = 0, sum = 0;
+      int whole = 0;
+      for (int seed = 0; seed < kDraws; ++seed) {
+        std::mt19937 rng(seed);
+        std::vector<LabelledBox> moved;
+        augmented_detection_input(image, boxes, kW, kH, options, &rng, &moved);
+        if (moved.size() != 1u) continue;  // zoomed in past the box
+        const float w = moved[0].w * kW, h = moved[0].h * kH;
+        const bool inside = moved[0].x - moved[0].w / 2 > 0.01f && moved[0].x + moved[0].w / 2 < 0.99f &&
+                            moved[0].y - moved[0].h / 2 > 0.01f && moved[0].y + moved[0].h / 2 < 0.99f;
+        if (!inside) continue;  // clipped: its size says nothing of the zoom
+        const float shrink = unzoomed_w / w;  // the window's scale factor
+        EXPECT_NEAR(unzoomed_h / h, shrink, 0.05f * shrink) << "one factor both ways, seed " << seed;
+        smallest = std::min(smallest, shrink);
+        largest = std::max(largest, shrink);
+        sum += shrink;
+        ++whole;
+      }
+      SCOPED_TRACE(std::string(letterbox ? "letterbox" : "stretch") + " resize " + std::to_string(resize));
+      ASSERT_GT(whole, kDraws / 2);
+      EXPECT_GT(smallest, (resize < 1 ? 1.f : low) * 0.97f);
+      EXPECT_LT(largest, high * 1.03f);
+      EXPECT_LT(smallest, (resize < 1 ? 1.f : low) + 0.25f);  // the range is used to its ends
+      EXPECT_GT(largest, high - 0.5f);
+      if (resize < 1) {  // 1 - a1 - a2, each a uniform in [(1 - 1/R) / 2, 0]
+        EXPECT_NEAR(sum / whole, (1 + high) / 2, 0.2f);
+      }
     }
   }
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -218,6 +219,17 @@ void report_head_losses(const darknet::NetDef& def, std::ostream& report) {
   }
 }
 
+// One line: how training images are augmented (datasets/detection_loader.h), as the cfg set it.
+void report_augmentation(const DetectionAugmentOptions& a, std::ostream& report) {
+  report << "augmentation: " << (a.letterbox ? "letterbox" : "stretch") << ", jitter " << a.jitter;
+  std::ostringstream zoom;
+  zoom << std::setprecision(3) << std::max(a.resize, 1 / a.resize);
+  if (a.resize < 1) report << ", resize " << a.resize << " (zoom out up to " << zoom.str() << "x)";
+  if (a.resize > 1) report << ", resize " << a.resize << " (zoom in or out up to " << zoom.str() << "x)";
+  report << ", hue " << a.hue << ", saturation " << a.saturation << ", exposure " << a.exposure << (a.flip ? ", flip" : "")
+         << (a.mosaic ? ", mosaic" : "") << "\n";
+}
+
 const darknet::LayerDef& last_head(const darknet::NetDef& def) {
   for (auto it = def.layers.rbegin(); it != def.layers.rend(); ++it) {
     if (it->type == LayerType::kYolo || it->type == LayerType::kRegion) return *it;
@@ -299,7 +311,8 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   lo.rank = parallel.rank();
   lo.world_size = world;
   lo.rank_slice = static_cast<size_t>(config.batch / world);
-  lo.augment_options = {head.jitter, config.hue, config.saturation, config.exposure, true, config.mosaic, def.letterbox};
+  lo.augment_options = {head.jitter, config.hue, config.saturation, config.exposure, true, config.mosaic, def.letterbox, head.resize};
+  report_augmentation(lo.augment_options, report);
   DetectionLoader loader(train_samples, lo);
   loader.start_epoch(0);
   const int per_epoch = loader.batches_per_epoch();

@@ -52,6 +52,7 @@ const std::set<std::string> kAlexeyABKeys = {
     "scale_x_y", "new_coords", "iou_normalizer", "cls_normalizer", "obj_normalizer", "iou_loss",
     "iou_thresh", "nms_kind", "beta_nms", "max_delta", "stride_x", "stride_y", "dilation",
     "letter_box", "group_id", "weights_type", "weights_normalization", "mosaic", "track_history_size",
+    "resize",
 };
 const std::set<std::string> kAlexeyABSections = {"sam", "scale_channels"};
 
@@ -367,6 +368,8 @@ LayerDef parse_yolo(const ParseContext& ctx) {
     l.scale_x_y = s.get_float("scale_x_y", 1.f);
     l.new_coords = s.get_int("new_coords", 0) != 0;
     read_alexeyab_loss_keys(s, &l);
+    l.resize = s.get_float("resize", 1.f);
+    if (!(l.resize > 0)) throw std::runtime_error(s.where("resize") + " must be positive, got " + s.get_string("resize", ""));
   }
   l.max_boxes = s.get_int("max", 90);
   l.jitter = s.get_float("jitter", 0.2f);
@@ -539,7 +542,7 @@ void read_net_section(const CfgSection& net, NetDef* def) {
 void mark_training_keys(const CfgSection& section) {
   for (const char* key : {"jitter", "ignore_thresh", "truth_thresh", "random", "iou_thresh",
                           "iou_thresh_kind", "iou_normalizer", "cls_normalizer", "obj_normalizer",
-                          "iou_loss", "nms_kind", "beta_nms", "max_delta", "counters_per_class", "resize",
+                          "iou_loss", "nms_kind", "beta_nms", "max_delta", "counters_per_class",
                           "label_smooth_eps", "focal_loss", "bias_match", "rescore", "thresh",
                           "absolute", "object_scale", "noobject_scale", "class_scale",
                           "coord_scale", "map", "type", "scale", "max", "learning_rate", "stopbackward",

@@ -77,6 +77,7 @@ struct LayerDef {
   // yolo, region: training (defaults of Darknet's parse_yolo / parse_region)
   int max_boxes = 90;                          // `max`: truth boxes per image (region: 30)
   float jitter = 0.2f;
+  float resize = 1.f;                          // AlexeyAB: random zoom of the crop window (datasets/detection_loader.h)
   bool random = false;                         // multi-scale training
   float ignore_thresh = 0.5f, truth_thresh = 1.f;  // yolo
   // yolo, AlexeyAB's loss keys (its parse_yolo defaults; pjreddie's loss is mse with every
