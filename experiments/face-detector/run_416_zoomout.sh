@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Stage 3 of the face-detector experiment: continue from stage 2's best weights (the shipped
+# detector, models/pretrained/) at 416x416 with zoom-out augmentation (AlexeyAB's resize=0.33,
+# yolo-fastest-1.1-face-416-zoomout.cfg), then measure on wider-val-dev at 416 and on the held-out
+# face-mask images (small faces of the training distribution). Resumable, like run.sh.
+#   bash experiments/face-detector/run_416_zoomout.sh   # from the repository root, after tools/build.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+lists=runs/face-detector
+out=runs/face-detector-416-zoomout
+cfg=experiments/face-detector/yolo-fastest-1.1-face-416-zoomout.cfg
+name=$(basename "$cfg" .cfg)
+bash experiments/face-detector/make_lists.sh
+grep '\.xml$' "$lists/valid.txt" > "$lists/valid_facemask.txt"
+mkdir -p "$out"
+resume=()
+[ -f "$out/backup/${name}_state.pt" ] && resume=(--resume)
+export OMP_WAIT_POLICY=PASSIVE  # see run.sh
+time build/tools/facekit train detector --cfg "$cfg" \
+  --weights models/pretrained/yolo-fastest-1.1-face.weights --weights-cfg models/pretrained/yolo-fastest-1.1-face.cfg \
+  --data "$lists/face.data" --backup "$out/backup" \
+  --validate-every 200 --save-every 25 --threads 2 --loader-threads 2 --seed 3 "${resume[@]}"
+for weights in best final; do
+  build/tools/facekit eval detector --dataset wider:../shared/data/wider-val-dev/wider_face_val_bbx_gt_416.txt \
+    --model "$out/backup/${name}_$weights.weights" --cfg "$cfg" \
+    --json "$out/wider_val_dev_$weights.json" --plots "$out/plots_$weights"
+  build/tools/facekit eval detector --dataset "voc:$lists/valid_facemask.txt" --images ../shared/data/facemask/images \
+    --model "$out/backup/${name}_$weights.weights" --cfg "$cfg" --json "$out/valid_facemask_$weights.json"
+done
