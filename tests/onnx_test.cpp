@@ -442,7 +442,7 @@ TEST(ClassifierOnnx, MatchesLibTorchInOnnxRuntimeAndOpenCv) {
   EXPECT_EQ(metadata.at("age_intervals"), format_age_intervals(config.intervals));
 }
 
-// The shipped classifier (models/pretrained, trained: real BN statistics, width 0.25, 96 px) on
+// The shipped classifier (models/pretrained, trained: real BN statistics, width 0.25, its own crop size) on
 // real face crops: what facekit-infer's onnx backend runs must equal its torch backend.
 TEST(ClassifierOnnx, ShippedClassifierMatchesLibTorchOnRealFaces) {
   const std::string checkpoint = std::string(FACEKIT_SOURCE_DIR) + "/models/pretrained/age_gender.pt";
