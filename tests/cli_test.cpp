@@ -522,7 +522,7 @@ TEST(Cli, TrainDetectorResumeContinuesTheSameLoss) {
 
 // Without --model, eval detector and eval pipeline use the models shipped in models/pretrained
 // (found beside the build tree): the face detector is above OpenCV's Haar cascade (AP@0.5 0.325
-// for faces >= 32 px, experiments/baselines; the shipped detector scores 0.614).
+// for faces >= 32 px, experiments/baselines; the shipped detector scores 0.616).
 TEST(Cli, EvaluationsDefaultToTheShippedModels) {
   const fs::path pretrained = fs::path(FACEKIT_SOURCE_DIR) / "models" / "pretrained";
   FACEKIT_REQUIRE_PATH(pretrained / "yolo-fastest-1.1-face.weights");
