@@ -76,8 +76,8 @@ struct ResizeShift {
 
 ResizeShift random_resize_shift(float resize, std::mt19937* rng) {
   if (resize == 1.f) return {};
-  const float out = (1 - std::max(resize, 1 / resize)) / 2;                      // < 0
-  const float in = resize < 1 ? 0.f : (1 - 1 / std::max(resize, 1 / resize)) / 2;  // >= 0
+  const float out = (1 - std::max(resize, 1 / resize)) / 2;  // < 0
+  const float in = resize < 1 ? 0.f : (1 - 1 / resize) / 2;  // >= 0
   return {uniform(rng, out, in), uniform(rng, out, in)};
 }
 

@@ -6,11 +6,12 @@
 // out (outside the image: its mean colour), and the window is stretched to the network size
 // (AlexeyAB's src/data.c and image_data_augmentation). AlexeyAB's [yolo] `resize` scales the window
 // (or the letterboxed image) at random besides: by up to `resize` both ways, or with a value below
-// 1, only out to 1/resize, which makes every face smaller (SSD's "zoom out", Liu et al. 2016). Then hue/saturation/exposure change
-// (random_distort_image), a horizontal flip with probability 1/2, and the boxes move along
-// (correct_boxes / fill_truth_detection: clipped, dropped below 0.001 of a side). With `mosaic` (AlexeyAB's [net]
-// mosaic=1), each input is four augmented images, one per quadrant. Worker threads prepare the next
-// batch; every random draw comes from (seed, epoch, position), so runs repeat exactly.
+// 1, only out to 1/resize, which makes every face smaller (SSD's "zoom out", Liu et al. 2016).
+// Then hue/saturation/exposure change (random_distort_image), a horizontal flip with probability
+// 1/2, and the boxes move along (correct_boxes / fill_truth_detection: clipped, dropped below 0.001
+// of a side). With `mosaic` (AlexeyAB's [net] mosaic=1), each input is four augmented images, one
+// per quadrant. Worker threads prepare the next batch; every random draw comes from (seed, epoch,
+// position), so runs repeat exactly.
 #pragma once
 
 #include <cstdint>
