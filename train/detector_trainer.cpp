@@ -311,7 +311,14 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   lo.rank = parallel.rank();
   lo.world_size = world;
   lo.rank_slice = static_cast<size_t>(config.batch / world);
-  lo.augment_options = {head.jitter, config.hue, config.saturation, config.exposure, true, config.mosaic, def.letterbox, head.resize};
+  DetectionAugmentOptions& augment = lo.augment_options;  // the cfg's: jitter and resize from the last head
+  augment.jitter = head.jitter;
+  augment.resize = head.resize;
+  augment.hue = config.hue;
+  augment.saturation = config.saturation;
+  augment.exposure = config.exposure;
+  augment.mosaic = config.mosaic;
+  augment.letterbox = def.letterbox;
   report_augmentation(lo.augment_options, report);
   DetectionLoader loader(train_samples, lo);
   loader.start_epoch(0);
