@@ -135,6 +135,38 @@ Placement stretch_placement(const cv::Mat& bgr, int width, int height, float jit
   return {sx, sy, -left * sx, -top * sy};
 }
 
+// AlexeyAB's blur (see DetectionAugmentOptions::blur) on the network-size image, whose boxes
+// have already moved to where the pixels went.
+constexpr int kBackgroundBlur = 1;
+constexpr int kBackgroundBlurKernel = 17;
+
+void random_blur(cv::Mat* rgb, const std::vector<LabelledBox>& boxes, int use_blur, std::mt19937* rng) {
+  if (use_blur == 0) return;
+  const int choice = std::uniform_int_distribution<int>(0, 2)(*rng);  // 0 none, 1 background, 2 whole
+  int blur = choice == 0 ? 0 : choice == 1 ? kBackgroundBlur : use_blur;
+  // fill_truth_detection's min_w_h: the smallest box side in input pixels, 0 without boxes.
+  int smallest_side = 0;
+  for (const auto& b : boxes) {
+    for (const int side : {static_cast<int>(b.w * rgb->cols), static_cast<int>(b.h * rgb->rows)}) {
+      if (smallest_side == 0 || side < smallest_side) smallest_side = side;
+    }
+  }
+  if (blur > 1 && smallest_side / 8 < blur) blur = smallest_side / 8;
+  if (blur == 0) return;
+  const int kernel = blur == kBackgroundBlur ? kBackgroundBlurKernel : (blur / 2) * 2 + 1;
+  cv::Mat blurred;
+  cv::GaussianBlur(*rgb, blurred, cv::Size(kernel, kernel), 0);
+  if (blur == kBackgroundBlur) {
+    const cv::Rect image(0, 0, rgb->cols, rgb->rows);
+    for (const auto& b : boxes) {
+      const cv::Rect box(static_cast<int>((b.x - b.w / 2) * rgb->cols), static_cast<int>((b.y - b.h / 2) * rgb->rows),
+                         static_cast<int>(b.w * rgb->cols), static_cast<int>(b.h * rgb->rows));
+      (*rgb)(box & image).copyTo(blurred(box & image));
+    }
+  }
+  *rgb = blurred;
+}
+
 }  // namespace
 
 std::vector<float> augmented_detection_input(const cv::Mat& bgr, const std::vector<LabelledBox>& boxes, int width, int height,
@@ -158,6 +190,7 @@ std::vector<float> augmented_detection_input(const cv::Mat& bgr, const std::vect
     if (r - l < kMinBoxSide || btm - t < kMinBoxSide) continue;
     moved->push_back({(l + r) / 2, (t + btm) / 2, r - l, btm - t, b.class_id});
   }
+  random_blur(&canvas, *moved, o.blur, rng);
   return planar(canvas);
 }
 

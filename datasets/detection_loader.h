@@ -35,6 +35,11 @@ struct DetectionAugmentOptions {
   bool mosaic = false;
   bool letterbox = true;  // false: crop and stretch
   float resize = 1.f;     // AlexeyAB's [yolo] resize; 1: off
+  // AlexeyAB's [net] blur=N (load_data_detection, image_data_augmentation): per image, at even
+  // odds, nothing; the background blurred by a 17 x 17 Gaussian with the boxes kept sharp; or the
+  // whole image blurred by a Gaussian (N / 2) * 2 + 1 wide, narrowed to an eighth of the smallest
+  // box side (1: the background blur again, 0: nothing). 0: off.
+  int blur = 0;
 };
 
 struct DetectionLoaderOptions {

@@ -240,6 +240,60 @@ TEST(DetectionAugment, ResizeZoomsBothWaysByOneFactorWithinItsRange) {
 
 // Four images of four grey levels, each with a white box: every mosaic box frames white pixels, the
 // quadrants around the cut show the four images, and no box leaves its quadrant.
+// AlexeyAB's blur=N (load_data_detection, image_data_augmentation): a third of the images are
+// left alone, a third get a 17 x 17 Gaussian outside the boxes only, a third a Gaussian over the
+// whole image whose width follows N but stays under an eighth of the smallest box side. The blur
+// is drawn last, so blur=0 with the same seed gives the same image before it.
+TEST(DetectionAugment, BlurFollowsAlexeyABsThreeCases) {
+  cv::Mat image(300, 400, CV_8UC3);
+  cv::randu(image, cv::Scalar::all(0), cv::Scalar::all(255));
+  const std::vector<LabelledBox> boxes = {{200 / 400.f, 150 / 300.f, 80 / 400.f, 80 / 300.f, 0}};
+  constexpr int kW = 160, kH = 128, kDraws = 60;
+  const auto to_mat = [&](const std::vector<float>& planar) {
+    std::vector<cv::Mat> channels;
+    for (int c = 0; c < 3; ++c) {
+      channels.emplace_back(kH, kW, CV_32F, const_cast<float*>(planar.data()) + static_cast<size_t>(c) * kW * kH);
+    }
+    cv::Mat merged;
+    cv::merge(channels, merged);
+    return merged;
+  };
+  const auto max_diff = [](const cv::Mat& a, const cv::Mat& b) { return cv::norm(a, b, cv::NORM_INF); };
+  DetectionAugmentOptions sharp;
+  sharp.jitter = 0;
+  sharp.flip = false;
+  sharp.letterbox = false;
+  DetectionAugmentOptions blurred = sharp;
+  blurred.blur = 9;  // the box is 32 x 34 px on the input: 32 / 8 = 4, a 5 x 5 kernel
+  int none = 0, background = 0, whole = 0;
+  for (int seed = 0; seed < kDraws; ++seed) {
+    std::mt19937 rng_sharp(seed), rng_blurred(seed);
+    std::vector<LabelledBox> moved_sharp, moved;
+    const cv::Mat reference = to_mat(augmented_detection_input(image, boxes, kW, kH, sharp, &rng_sharp, &moved_sharp));
+    const cv::Mat out = to_mat(augmented_detection_input(image, boxes, kW, kH, blurred, &rng_blurred, &moved));
+    ASSERT_EQ(moved.size(), 1u);
+    EXPECT_FLOAT_EQ(moved[0].w, moved_sharp[0].w) << "the blur does not move boxes";
+    const auto& b = moved[0];
+    const cv::Rect box(static_cast<int>((b.x - b.w / 2) * kW), static_cast<int>((b.y - b.h / 2) * kH),
+                       static_cast<int>(b.w * kW), static_cast<int>(b.h * kH));
+    cv::Mat background_blur, whole_blur;
+    cv::GaussianBlur(reference, background_blur, cv::Size(17, 17), 0);
+    reference(box).copyTo(background_blur(box));
+    cv::GaussianBlur(reference, whole_blur, cv::Size(5, 5), 0);
+    if (max_diff(out, reference) == 0) {
+      ++none;
+    } else if (max_diff(out, background_blur) < 1e-6) {
+      ++background;
+    } else {
+      EXPECT_LT(max_diff(out, whole_blur), 1e-6) << "seed " << seed << ": none of the three cases";
+      ++whole;
+    }
+  }
+  for (const int count : {none, background, whole}) {
+    EXPECT_GT(count, kDraws / 6) << none << " unblurred, " << background << " background, " << whole << " whole";
+  }
+}
+
 TEST(DetectionAugment, MosaicBoxesMoveWithThePixels) {
   constexpr int kW = 160, kH = 128;
   const float greys[4] = {0.1f, 0.3f, 0.5f, 0.7f};

@@ -105,6 +105,33 @@ TEST(NetTrainingConfig, SgdrKeysMakeTheSchedule) {
   fs::remove(cfg);
 }
 
+// Augmentation keys of AlexeyAB's [net]: flip and blur are read (flip=0 turns the mirror off);
+// keys facekit does not implement are listed with file and line so the trainer can say so; a
+// negative blur is refused at its line.
+TEST(NetTrainingConfig, FlipBlurAndKeysNotImplemented) {
+  const fs::path cfg = fs::temp_directory_path() / ("facekit_netkeys_" + std::to_string(::getpid()) + ".cfg");
+  std::ofstream(cfg) << "[net]\nbatch=8\nflip=0\nblur=5\nmixup=3\ncutmix=0\nadam=1\n";
+  NetTrainingConfig config = read_net_training_config(darknet::parse_cfg_file(cfg.string()));
+  EXPECT_FALSE(config.flip);
+  EXPECT_EQ(config.blur, 5);
+  ASSERT_EQ(config.not_implemented.size(), 2u);
+  EXPECT_EQ(config.not_implemented[0], cfg.string() + ":5: [net] mixup=3");
+  EXPECT_EQ(config.not_implemented[1], cfg.string() + ":7: [net] adam=1");
+  std::ofstream(cfg) << "[net]\nbatch=8\n";
+  config = read_net_training_config(darknet::parse_cfg_file(cfg.string()));
+  EXPECT_TRUE(config.flip);
+  EXPECT_EQ(config.blur, 0);
+  EXPECT_TRUE(config.not_implemented.empty());
+  std::ofstream(cfg) << "[net]\nbatch=8\n\nblur=-2\n";
+  try {
+    read_net_training_config(darknet::parse_cfg_file(cfg.string()));
+    ADD_FAILURE() << "blur=-2 was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(cfg.string() + ":4: [net] blur"), std::string::npos) << e.what();
+  }
+  fs::remove(cfg);
+}
+
 TEST(RunLog, CsvHasAHeaderAndResumeDropsLaterRows) {
   const fs::path dir = fs::temp_directory_path() / ("facekit_runlog_" + std::to_string(::getpid()));
   fs::create_directories(dir);

@@ -227,7 +227,9 @@ void report_augmentation(const DetectionAugmentOptions& a, std::ostream& report)
   if (a.resize < 1) report << ", resize " << a.resize << " (zoom out up to " << zoom.str() << "x)";
   if (a.resize > 1) report << ", resize " << a.resize << " (zoom in or out up to " << zoom.str() << "x)";
   report << ", hue " << a.hue << ", saturation " << a.saturation << ", exposure " << a.exposure << (a.flip ? ", flip" : "")
-         << (a.mosaic ? ", mosaic" : "") << "\n";
+         << (a.mosaic ? ", mosaic" : "");
+  if (a.blur > 0) report << ", blur " << a.blur;
+  report << "\n";
 }
 
 const darknet::LayerDef& last_head(const darknet::NetDef& def) {
@@ -318,8 +320,11 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
   augment.saturation = config.saturation;
   augment.exposure = config.exposure;
   augment.mosaic = config.mosaic;
+  augment.flip = config.flip;
+  augment.blur = config.blur;
   augment.letterbox = def.letterbox;
   report_augmentation(lo.augment_options, report);
+  for (const auto& key : config.not_implemented) report << "warning: " << key << " is not implemented; training without it\n";
   DetectionLoader loader(train_samples, lo);
   loader.start_epoch(0);
   const int per_epoch = loader.batches_per_epoch();

@@ -3,6 +3,12 @@
 #include <stdexcept>
 
 namespace facekit::train {
+namespace {
+
+// AlexeyAB's parse_net_options keys that change training and that facekit does not implement.
+constexpr const char* kNotImplementedKeys[] = {"mixup", "cutmix", "adam", "label_smooth_eps", "track"};
+
+}  // namespace
 
 NetTrainingConfig read_net_training_config(const darknet::CfgFile& cfg) {
   if (cfg.sections.empty()) throw std::runtime_error(cfg.path + ": no [net] section");
@@ -27,6 +33,13 @@ NetTrainingConfig read_net_training_config(const darknet::CfgFile& cfg) {
   c.exposure = net.get_float("exposure", 1);
   c.hue = net.get_float("hue", 0);
   c.mosaic = net.get_int("mosaic", 0) != 0;
+  c.flip = net.get_int("flip", 1) != 0;
+  c.blur = net.get_int("blur", 0);
+  if (c.blur < 0) throw std::runtime_error(net.where("blur") + " must be 0 or more (got " + std::to_string(c.blur) + ")");
+  for (const char* key : kNotImplementedKeys) {
+    const std::string value = net.get_string(key, "0");
+    if (value != "0") c.not_implemented.push_back(net.where(key) + "=" + value);
+  }
   if (c.batch <= 0 || c.subdivisions <= 0 || c.batch % c.subdivisions != 0) {
     throw std::runtime_error(cfg.path + ": batch=" + std::to_string(c.batch) + " must be a positive multiple of subdivisions=" +
                              std::to_string(c.subdivisions));

@@ -26,6 +26,12 @@ struct NetTrainingConfig {
   int sgdr_mult = 2;
   float saturation = 1, exposure = 1, hue = 0;
   bool mosaic = false;                  // AlexeyAB's four-image augmentation (datasets/detection_loader.h)
+  bool flip = true;                     // AlexeyAB's flip=0 turns the random mirror off
+  int blur = 0;                         // AlexeyAB's blur (DetectionAugmentOptions::blur)
+  // "FILE:LINE: key=value" for each training key of AlexeyAB's that is set but that facekit does
+  // not implement (mixup, cutmix, adam...): the trainer prints them rather than train otherwise
+  // than the cfg says without a word.
+  std::vector<std::string> not_implemented;
 
   int mini_batch() const { return batch / subdivisions; }
   LrSchedule schedule() const;
