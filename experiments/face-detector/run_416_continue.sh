@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Stage 3 of the face-detector experiment: continue from stage 2's best weights (the shipped
-# detector, models/pretrained/) at 416x416 with zoom-out augmentation (AlexeyAB's resize=0.33,
-# yolo-fastest-1.1-face-416-zoomout.cfg), then measure on wider-val-dev at 416 and on the held-out
-# face-mask images (small faces of the training distribution). Resumable, like run.sh.
-#   bash experiments/face-detector/run_416_zoomout.sh   # from the repository root, after tools/build.sh
+# One continuation stage of the face-detector experiment at 416x416: train CFG from the shipped
+# detector (models/pretrained/), then measure the best and final weights on wider-val-dev at 416
+# and on the held-out face-mask images (small faces of the training distribution). Resumable,
+# like run.sh. Stages 3 and 4 call it (run_416_zoomout.sh, run_416_blur.sh):
+#   CFG=experiments/face-detector/X.cfg OUT=runs/NAME SEED=S bash experiments/face-detector/run_416_continue.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 lists=runs/face-detector
-out=runs/face-detector-416-zoomout
-cfg=experiments/face-detector/yolo-fastest-1.1-face-416-zoomout.cfg
+out=${OUT:?OUT: the run folder}
+cfg=${CFG:?CFG: the stage cfg}
 name=$(basename "$cfg" .cfg)
 bash experiments/face-detector/make_lists.sh
 grep '\.xml$' "$lists/valid.txt" > "$lists/valid_facemask.txt"
@@ -19,7 +19,7 @@ export OMP_WAIT_POLICY=PASSIVE  # see run.sh
 time build/tools/facekit train detector --cfg "$cfg" \
   --weights models/pretrained/yolo-fastest-1.1-face.weights --weights-cfg models/pretrained/yolo-fastest-1.1-face.cfg \
   --data "$lists/face.data" --backup "$out/backup" \
-  --validate-every 200 --save-every 25 --threads 2 --loader-threads 2 --seed 3 "${resume[@]}"
+  --validate-every 200 --save-every 25 --threads 2 --loader-threads 2 --seed "${SEED:?SEED: the training seed}" "${resume[@]}"
 for weights in best final; do
   build/tools/facekit eval detector --dataset wider:../shared/data/wider-val-dev/wider_face_val_bbx_gt_416.txt \
     --model "$out/backup/${name}_$weights.weights" --cfg "$cfg" \
