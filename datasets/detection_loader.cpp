@@ -161,7 +161,8 @@ void random_blur(cv::Mat* rgb, const std::vector<LabelledBox>& boxes, int use_bl
     for (const auto& b : boxes) {
       const cv::Rect box(static_cast<int>((b.x - b.w / 2) * rgb->cols), static_cast<int>((b.y - b.h / 2) * rgb->rows),
                          static_cast<int>(b.w * rgb->cols), static_cast<int>(b.h * rgb->rows));
-      (*rgb)(box & image).copyTo(blurred(box & image));
+      const cv::Rect kept = box & image;
+      if (!kept.empty()) (*rgb)(kept).copyTo(blurred(kept));  // a box under a pixel wide keeps nothing
     }
   }
   *rgb = blurred;
@@ -301,16 +302,27 @@ DetectionBatch DetectionLoader::prepare(size_t first, int width, int height) con
   std::vector<std::vector<float>> inputs(count);
   std::vector<std::vector<LabelledBox>> boxes(count);
   std::vector<bool> readable(count, false);
-  const auto work = [&](size_t begin, size_t end) {
+  const size_t threads = std::min<size_t>(options_.threads, count);
+  // An exception must not leave a worker (that would terminate the trainer): it comes back to the
+  // caller with the image it happened on.
+  std::vector<std::string> failures(threads);
+  const auto work = [&](size_t t, size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
-      inputs[i] = sample_input(first + i, width, height, &boxes[i]);
+      try {
+        inputs[i] = sample_input(first + i, width, height, &boxes[i]);
+      } catch (const std::exception& e) {
+        failures[t] = samples_[share_.indices[first + i]].image + ": augmentation failed: " + e.what();
+        return;
+      }
       readable[i] = !inputs[i].empty();
     }
   };
-  const size_t threads = std::min<size_t>(options_.threads, count);
   std::vector<std::thread> workers;
-  for (size_t t = 0; t < threads; ++t) workers.emplace_back(work, count * t / threads, count * (t + 1) / threads);
+  for (size_t t = 0; t < threads; ++t) workers.emplace_back(work, t, count * t / threads, count * (t + 1) / threads);
   for (auto& w : workers) w.join();
+  for (const auto& failure : failures) {
+    if (!failure.empty()) throw std::runtime_error(failure);
+  }
   DetectionBatch batch;
   batch.width = width;
   batch.height = height;

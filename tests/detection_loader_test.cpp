@@ -292,6 +292,13 @@ TEST(DetectionAugment, BlurFollowsAlexeyABsThreeCases) {
   for (const int count : {none, background, whole}) {
     EXPECT_GT(count, kDraws / 6) << none << " unblurred, " << background << " background, " << whole << " whole";
   }
+  // A box less than a pixel wide on the input (a stage-4 training run met one) keeps no pixels.
+  const std::vector<LabelledBox> thin = {{0.5f, 0.5f, 0.5f / 400, 0.2f, 0}};
+  for (int seed = 0; seed < 12; ++seed) {
+    std::mt19937 rng(seed);
+    std::vector<LabelledBox> moved;
+    EXPECT_NO_THROW(augmented_detection_input(image, thin, kW, kH, blurred, &rng, &moved)) << "seed " << seed;
+  }
 }
 
 TEST(DetectionAugment, MosaicBoxesMoveWithThePixels) {
