@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
-#include <thread>
 #include <tuple>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "datasets/batch_workers.h"
 #include "datasets/epoch_order.h"
 
 namespace facekit {
@@ -302,27 +302,13 @@ DetectionBatch DetectionLoader::prepare(size_t first, int width, int height) con
   std::vector<std::vector<float>> inputs(count);
   std::vector<std::vector<LabelledBox>> boxes(count);
   std::vector<bool> readable(count, false);
-  const size_t threads = std::min<size_t>(options_.threads, count);
-  // An exception must not leave a worker (that would terminate the trainer): it comes back to the
-  // caller with the image it happened on.
-  std::vector<std::string> failures(threads);
-  const auto work = [&](size_t t, size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) {
-      try {
+  prepare_in_threads(
+      count, options_.threads,
+      [&](size_t i) {
         inputs[i] = sample_input(first + i, width, height, &boxes[i]);
-      } catch (const std::exception& e) {
-        failures[t] = samples_[share_.indices[first + i]].image + ": augmentation failed: " + e.what();
-        return;
-      }
-      readable[i] = !inputs[i].empty();
-    }
-  };
-  std::vector<std::thread> workers;
-  for (size_t t = 0; t < threads; ++t) workers.emplace_back(work, t, count * t / threads, count * (t + 1) / threads);
-  for (auto& w : workers) w.join();
-  for (const auto& failure : failures) {
-    if (!failure.empty()) throw std::runtime_error(failure);
-  }
+        readable[i] = !inputs[i].empty();
+      },
+      [&](size_t i) { return samples_[share_.indices[first + i]].image + ": augmentation failed"; });
   DetectionBatch batch;
   batch.width = width;
   batch.height = height;

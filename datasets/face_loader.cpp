@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <stdexcept>
-#include <thread>
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "datasets/batch_workers.h"
 #include "datasets/epoch_order.h"
 
 namespace facekit {
@@ -71,26 +71,23 @@ FaceBatch FaceLoader::prepare(size_t first) const {
   const size_t side = options_.crop.size, plane = 3 * side * side;
   std::vector<std::vector<float>> inputs(count);
   std::vector<bool> readable(count, false);
-  const auto work = [&](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) {
-      const FaceSample& sample = samples_[share_.indices[first + i]];
-      const cv::Mat bgr = cv::imread(sample.image, cv::IMREAD_COLOR);
-      if (bgr.empty()) continue;
-      readable[i] = true;
-      inputs[i].reserve(plane);
-      if (options_.augment) {
-        auto rng = sample_generator(options_.seed, static_cast<uint64_t>(epoch_), share_.positions[first + i]);
-        append_normalised_chw(augmented_face_crop(bgr, face_box(bgr, sample), options_.crop, options_.augment_options, &rng),
-                              options_.normalisation, &inputs[i]);
-      } else {
-        append_face_input(bgr, sample, options_.crop, options_.normalisation, &inputs[i]);
-      }
-    }
-  };
-  const size_t threads = std::min<size_t>(options_.threads, count);
-  std::vector<std::thread> workers;
-  for (size_t t = 0; t < threads; ++t) workers.emplace_back(work, count * t / threads, count * (t + 1) / threads);
-  for (auto& w : workers) w.join();
+  prepare_in_threads(
+      count, options_.threads,
+      [&](size_t i) {
+        const FaceSample& sample = samples_[share_.indices[first + i]];
+        const cv::Mat bgr = cv::imread(sample.image, cv::IMREAD_COLOR);
+        if (bgr.empty()) return;
+        readable[i] = true;
+        inputs[i].reserve(plane);
+        if (options_.augment) {
+          auto rng = sample_generator(options_.seed, static_cast<uint64_t>(epoch_), share_.positions[first + i]);
+          append_normalised_chw(augmented_face_crop(bgr, face_box(bgr, sample), options_.crop, options_.augment_options, &rng),
+                                options_.normalisation, &inputs[i]);
+        } else {
+          append_face_input(bgr, sample, options_.crop, options_.normalisation, &inputs[i]);
+        }
+      },
+      [&](size_t i) { return samples_[share_.indices[first + i]].image + ": face crop failed"; });
 
   FaceBatch batch;
   batch.pixels.reserve(count * plane);

@@ -12,6 +12,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "datasets/batch_workers.h"
 #include "datasets/detection_loader.h"
 #include "datasets/duplicates.h"
 #include "train/bad_data.h"
@@ -157,6 +158,28 @@ TEST(DetectionData, RepeatedFilesByPathBytesAndTag) {
 
 // A white box on black: wherever the augmentation puts it (letterboxed or cropped and stretched,
 // zoomed out or not), the moved label still frames it.
+// The loaders' worker threads (datasets/batch_workers.h): every sample is prepared once; an
+// exception in one comes back to the caller naming its sample, after the other threads finish.
+TEST(BatchWorkers, AnExceptionComesBackNamingItsSample) {
+  for (const size_t threads : {1u, 2u, 5u}) {
+    std::vector<int> prepared(7, 0);
+    prepare_in_threads(prepared.size(), threads, [&](size_t i) { ++prepared[i]; }, [](size_t) { return std::string(); });
+    EXPECT_EQ(prepared, std::vector<int>(7, 1)) << threads << " threads";
+    try {
+      prepare_in_threads(
+          prepared.size(), threads,
+          [&](size_t i) {
+            if (i == 4) throw cv::Exception(0, "empty ROI", "copyTo", "matrix.cpp", 1);
+          },
+          [](size_t i) { return "image_" + std::to_string(i) + ".jpg"; });
+      ADD_FAILURE() << "the exception was lost";
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("image_4.jpg: ", 0), 0u) << e.what();
+      EXPECT_NE(std::string(e.what()).find("empty ROI"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(DetectionAugment, BoxesMoveWithThePixels) {
   cv::Mat image(300, 400, CV_8UC3, cv::Scalar::all(0));
   cv::rectangle(image, cv::Rect(100, 60, 80, 120), cv::Scalar::all(255), cv::FILLED);
