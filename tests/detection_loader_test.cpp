@@ -139,6 +139,9 @@ TEST(DetectionData, BrokenLabelsAreClippedDroppedAndCounted) {
   train::BadDataCounter counter(0.5, audit);
   counter.add(1, 10);
   EXPECT_EQ(counter.end_epoch(), "1 of 10 images unreadable, skipped; " + audit.summary());
+  counter.add(2, 20);  // the detector trainer's report at a checkpoint: images only, the labels were said once
+  EXPECT_EQ(counter.take_unreadable(), "2 of 20 images unreadable, skipped");
+  EXPECT_EQ(counter.take_unreadable(), "");
   EXPECT_EQ(LabelAudit().summary(), "");
   fs::remove_all(dir);
 }

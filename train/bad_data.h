@@ -45,15 +45,21 @@ class BadDataCounter {
     throw std::runtime_error(message.str());
   }
 
-  // "3 of 1200 images unreadable, skipped" for the epoch just ended, then what reading the labels
-  // fixed or dropped ("" when nothing); resets the epoch's count.
-  std::string end_epoch() {
+  // "3 of 1200 images unreadable, skipped" since the last call ("" when none); resets the count.
+  // The detector trainer reports this at each checkpoint.
+  std::string take_unreadable() {
     std::string report;
     if (epoch_bad_ > 0) {
       report = std::to_string(epoch_bad_) + " of " + std::to_string(epoch_read_) + " images unreadable, skipped";
     }
-    if (const std::string labels = labels_.summary(); !labels.empty()) report += (report.empty() ? "" : "; ") + labels;
     epoch_bad_ = epoch_read_ = 0;
+    return report;
+  }
+
+  // take_unreadable() for the epoch just ended, then what reading the labels fixed or dropped.
+  std::string end_epoch() {
+    std::string report = take_unreadable();
+    if (const std::string labels = labels_.summary(); !labels.empty()) report += (report.empty() ? "" : "; ") + labels;
     return report;
   }
 

@@ -436,7 +436,7 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
           if (main_rank) save_weights(model, seen, (backup / (name + "_best.weights")).string());
         }
       }
-      if (const std::string bad = bad_data.end_epoch(); main_rank && !bad.empty()) {
+      if (const std::string bad = bad_data.take_unreadable(); main_rank && !bad.empty()) {
         std::cout << "iteration " << state.iteration << ": " << bad << "\n";
       }
       if (main_rank) {
