@@ -171,7 +171,7 @@ TEST(Reliability, BrokenDetectionLabelsAreCountedAndStopTheRunAboveTheLimit) {
   EXPECT_NE(tolerated.output.find("training on 7 images"), std::string::npos) << tolerated.output;
   const size_t at_start = tolerated.output.find(counts + "\n"), at_report = tolerated.output.find("iteration 1: " + counts + "\n");
   EXPECT_NE(at_report, std::string::npos) << tolerated.output;
-  EXPECT_LT(at_start, at_report) << tolerated.output;  // printed when the list is read, then with the report
+  EXPECT_LT(at_start, at_report) << tolerated.output;  // printed when the list is read, then with the last report
 }
 
 }  // namespace

@@ -436,7 +436,9 @@ DetectorTrainResult train_detector(const DetectorTrainOptions& o) {
           if (main_rank) save_weights(model, seen, (backup / (name + "_best.weights")).string());
         }
       }
-      if (const std::string bad = bad_data.take_unreadable(); main_rank && !bad.empty()) {
+      // Each checkpoint: images that failed to decode since the last; the last one repeats the
+      // label audit of the start for whoever reads the log's tail.
+      if (const std::string bad = end ? bad_data.end_epoch() : bad_data.take_unreadable(); main_rank && !bad.empty()) {
         std::cout << "iteration " << state.iteration << ": " << bad << "\n";
       }
       if (main_rank) {
