@@ -7,6 +7,7 @@
 #include <map>
 
 #include "convert/torchvision_import.h"
+#include "models/classifier/widen.h"
 #include "datasets/npy.h"
 #include "tests/test_util.h"
 
@@ -216,6 +217,61 @@ TEST(AgeGenderNet, HeadsAndTheAuxiliaryHead) {
   EXPECT_THROW(AgeGenderNet{with_aux}, std::invalid_argument);
 }
 
+// Realistic BatchNorm parameters and statistics, so that copying them to the wrong channel shows.
+void randomize_batchnorm(AgeGenderNet& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : net->named_parameters()) {
+    if (p.key().find(".bn.weight") != std::string::npos) p.value().uniform_(0.5, 1.5);
+    if (p.key().find(".bn.bias") != std::string::npos) p.value().uniform_(-0.2, 0.2);
+  }
+  for (auto& b : net->named_buffers()) {
+    if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.2, 0.2);
+    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.1, 1);
+  }
+}
+
+// Net2WiderNet: the wider network computes what the narrow one did, in eval mode (running
+// statistics) and in train mode (batch statistics, the auxiliary head at 299 px).
+TEST(AgeGenderNet, WidenedNetworkGivesTheSameOutputs) {
+  constexpr double kWidenTolerance = 1e-4;  // float rounding of sums split over copies
+  torch::manual_seed(7);
+  AgeGenderConfig with_aux;
+  with_aux.width_mult = 0.125;
+  with_aux.dropout = 0;  // train mode without randomness
+  for (const auto& [config, wider, train_mode] : {std::tuple{small_config(), 0.4, false}, std::tuple{with_aux, 0.2, true}}) {
+    SCOPED_TRACE(config.width_mult);
+    auto narrow = make_age_gender_net(config);
+    randomize_batchnorm(narrow.net);
+    auto wide = widen_age_gender_net(narrow, wider, /*seed=*/3);
+    EXPECT_EQ(wide.config.width_mult, wider);
+    EXPECT_EQ(wide.net->feature_channels(), make_age_gender_net(wide.config).net->feature_channels());
+    EXPECT_GT(wide.net->feature_channels(), narrow.net->feature_channels());
+    narrow.net->train(train_mode);
+    wide.net->train(train_mode);
+    torch::NoGradGuard no_grad;
+    const auto x = torch::randn({4, 3, config.crop.size, config.crop.size});
+    const auto a = narrow.net->forward(x), b = wide.net->forward(x);
+    EXPECT_LT(relative_max_diff(b.gender_logits, a.gender_logits), kWidenTolerance);
+    EXPECT_LT(relative_max_diff(b.age_logits, a.age_logits), kWidenTolerance);
+    ASSERT_GT(a.age_logits.std().item<double>(), 0.01);  // not a dead network
+    if (config.age_regression) {
+      EXPECT_LT(relative_max_diff(b.age_years_logits, a.age_years_logits), kWidenTolerance);
+    }
+    if (train_mode) {
+      EXPECT_LT(relative_max_diff(b.aux_gender_logits, a.aux_gender_logits), kWidenTolerance);
+      EXPECT_LT(relative_max_diff(b.aux_age_logits, a.aux_age_logits), kWidenTolerance);
+    }
+  }
+  // The copies of a channel differ (else they would get the same gradients and stay copies): no
+  // two input columns of the widened gender head are equal.
+  auto narrow = make_age_gender_net(small_config());
+  auto wide = widen_age_gender_net(narrow, 0.5, 3);
+  const auto columns = wide.net->named_parameters()["gender.weight"].t();
+  ASSERT_EQ(columns.size(0), 2 * narrow.net->feature_channels());
+  EXPECT_EQ(std::get<0>(torch::unique_dim(columns, 0)).size(0), columns.size(0));
+  EXPECT_THROW(widen_age_gender_net(wide, 0.25, 3), std::invalid_argument);  // narrowing
+}
+
 TEST(AgeGenderNet, CheckpointRoundTrip) {
   TempDir dir;
   const AgeGenderConfig config = small_config();
@@ -262,6 +318,25 @@ TEST(AgeGenderNet, CheckpointRoundTrip) {
       EXPECT_NE(std::string(e.what()).find(dir / name), std::string::npos) << e.what();
     }
   }
+
+  // float16 storage: about half the file, read back in float32 as the weights rounded to half.
+  save_age_gender_checkpoint(dir / "half.pt", net, config, CheckpointStorage::kFloat16);
+  EXPECT_LT(fs::file_size(dir.path() / "half.pt"), 0.6 * fs::file_size(dir.path() / "face.pt"));
+  auto half = load_age_gender_checkpoint(dir / "half.pt");
+  EXPECT_EQ(half.config.width_mult, config.width_mult);
+  auto half_tensors = half.net->named_parameters();
+  for (const auto& b : half.net->named_buffers()) half_tensors.insert(b.key(), b.value());
+  auto tensors = net->named_parameters();
+  for (const auto& b : net->named_buffers()) tensors.insert(b.key(), b.value());
+  ASSERT_EQ(half_tensors.size(), tensors.size());
+  for (const auto& t : tensors) {
+    const auto& read = half_tensors[t.key()];
+    EXPECT_EQ(read.scalar_type(), t.value().scalar_type()) << t.key();  // float32, and BN's int64 counters
+    const auto expected = t.value().is_floating_point() ? t.value().to(torch::kHalf).to(t.value().scalar_type()) : t.value();
+    EXPECT_TRUE(torch::equal(read, expected)) << t.key();
+  }
+  half.net->eval();
+  EXPECT_LT(relative_max_diff(half.net->forward(x).age_years_logits, a.age_years_logits), 1e-2);
 }
 
 }  // namespace

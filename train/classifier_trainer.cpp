@@ -12,6 +12,7 @@
 #include "datasets/duplicates.h"
 #include "datasets/face_loader.h"
 #include "eval/classify_faces.h"
+#include "models/classifier/widen.h"
 #include "train/archive_io.h"
 #include "train/bad_data.h"
 #include "train/run_log.h"
@@ -206,6 +207,24 @@ AgeGenderConfig with_input_size(AgeGenderConfig config, int input_size, bool rep
   return config;
 }
 
+int64_t parameter_count(const torch::nn::Module& module) {
+  int64_t count = 0;
+  for (const auto& p : module.parameters()) count += p.numel();
+  return count;
+}
+
+// The loaded network grown to `width_mult` (0 or its own width: unchanged); widen.h.
+LoadedAgeGenderNet widened(LoadedAgeGenderNet loaded, double width_mult, uint64_t seed, bool report) {
+  if (width_mult == 0 || width_mult == loaded.config.width_mult) return loaded;
+  LoadedAgeGenderNet wide = widen_age_gender_net(loaded, width_mult, seed);
+  if (report) {
+    std::cout << "widened from width " << loaded.config.width_mult << " (" << parameter_count(*loaded.net)
+              << " parameters) to " << width_mult << " (" << parameter_count(*wide.net)
+              << "), the same outputs (Net2WiderNet)\n";
+  }
+  return wide;
+}
+
 // One step's sums over every micro-batch of every rank: loss x faces, gender x faces, age x faces, faces.
 struct StepSums {
   double loss = 0, gender = 0, age = 0, faces = 0;
@@ -250,8 +269,10 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
   torch::manual_seed(o.seed);
 
   std::ostringstream quiet;  // what only rank 0 reports
-  LoadedAgeGenderNet loaded = o.resume ? load_age_gender_checkpoint(last)
-                                       : initial_age_gender_net(o.init, o.model, main_rank ? std::cout : quiet);
+  LoadedAgeGenderNet loaded =
+      o.resume ? load_age_gender_checkpoint(last)
+               : widened(initial_age_gender_net(o.init, o.model, main_rank ? std::cout : quiet), o.init_width_mult, o.seed,
+                         main_rank);
   AgeGenderNet net = loaded.net;
   const AgeGenderConfig config = with_input_size(loaded.config, o.resume ? 0 : o.init_input_size, main_rank);
   net->to(o.device);

@@ -30,6 +30,9 @@ struct ClassifierTrainOptions {
   // trained on small crops, fine-tuned on larger ones (progressive resizing; Touvron et al. 2019,
   // "Fixing the train-test resolution discrepancy"). Every layer fits any side, global pooling ends it.
   int init_input_size = 0;
+  // Grow `init`'s network to this --width-mult first (0: keep its width): Net2WiderNet
+  // (models/classifier/widen.h), the same function with more channels to learn with.
+  double init_width_mult = 0;
   int epochs = 30;
   int batch_size = 64;            // the global batch: over all micro-batches and ranks
   // Micro-batches per step (gradients accumulated, as Darknet's `subdivisions`); at least the world

@@ -7,7 +7,7 @@
 #   bash experiments/age-gender-utkface/run.sh       # from the repository root, after tools/build.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# OUT, INIT (a checkpoint to start from), LR, SEED, EPOCHS and INPUT_SIZE are set by continue.sh (later stages).
+# OUT, INIT (a checkpoint to start from), LR, SEED, EPOCHS, INPUT_SIZE and WIDTH are set by continue.sh (later stages).
 out=${OUT:-runs/age-gender-utkface}
 data=../shared/data
 epochs=${EPOCHS:-14}
@@ -20,7 +20,7 @@ export OMP_WAIT_POLICY=PASSIVE  # see experiments/face-detector/run.sh
 time build/tools/facekit train classifier --max-bad-fraction 0.02 \
   --train utkface:$data/utkface --train-split $data/utkface/splits/train.txt \
   --val utkface:$data/utkface --val-split $data/utkface/splits/val.txt \
-  --run "$out" --width-mult 0.25 --input-size "${INPUT_SIZE:-96}" --age-regression \
+  --run "$out" --width-mult "${WIDTH:-0.25}" --input-size "${INPUT_SIZE:-96}" --age-regression \
   --epochs "$epochs" --batch 64 --optimizer adamw --lr "${LR:-0.002}" --weight-decay 0.05 --schedule cosine --warmup-epochs 1 \
   --label-smoothing 0.1 --save-every 50 --threads 2 --loader-threads 2 --seed "${SEED:-1}" "${from[@]}"
 build/tools/facekit eval classifier --dataset utkface:$data/utkface --split $data/utkface/splits/test.txt \

@@ -25,7 +25,7 @@ int run_train_classifier(const std::vector<std::string>& args) {
       ("run", po::value<std::string>()->required(), "run folder: weights/last.pt, weights/best.pt, state.pt, results.csv, curves.png")
       ("init", po::value<std::string>()->default_value(""), "start from an AgeGenderNet checkpoint or a torchvision inception_v3 .pth")
       ("resume", po::bool_switch(), "continue the run in --run exactly where it stopped")
-      ("width-mult", po::value<float>()->default_value(1.0f), "channel width of Inception-v3 (1.0: torchvision's)")
+      ("width-mult", po::value<float>()->default_value(1.0f), "channel width of Inception-v3 (1.0: torchvision's); with --init, grow its network to it")
       ("input-size", po::value<int>()->default_value(299), "crop side in pixels (>= 75); with --init, retrain its network at this side")
       ("crop-margin", po::value<float>()->default_value(1.4f), "square crop side / face box side")
       ("age-intervals", po::value<std::string>()->default_value(""), "e.g. '(0, 2) (4, 6) ...' (default: Adience's 8)")
@@ -65,6 +65,7 @@ int run_train_classifier(const std::vector<std::string>& args) {
   o.model.width_mult = vm["width-mult"].as<float>();
   o.model.crop.size = vm["input-size"].as<int>();
   if (!o.init.empty() && !vm["input-size"].defaulted()) o.init_input_size = o.model.crop.size;
+  if (!o.init.empty() && !vm["width-mult"].defaulted()) o.init_width_mult = o.model.width_mult;
   o.model.crop.margin = vm["crop-margin"].as<float>();
   if (!vm["age-intervals"].as<std::string>().empty()) o.model.intervals = parse_age_intervals(vm["age-intervals"].as<std::string>());
   o.model.age_regression = vm["age-regression"].as<bool>();
