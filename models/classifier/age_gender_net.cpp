@@ -16,6 +16,9 @@ using nlohmann::json;
 
 constexpr const char* kFormatValue = "facekit-age-gender-checkpoint-1";
 constexpr const char* kConfigKey = "facekit.config";  // AgeGenderConfig as JSON text
+// "float16" when the floating-point tensors are stored at half precision; absent: float32.
+constexpr const char* kStorageKey = "facekit.storage";
+constexpr const char* kFloat16Storage = "float16";
 constexpr int64_t kGenderClasses = 2;
 // New heads start small (logits near 0: uniform predictions, no early saturation); torchvision's
 // fc uses 0.1, which on 2048 pooled ReLU features gives logits of several units.
@@ -164,9 +167,37 @@ AgeGenderNet prepare_for_inference(AgeGenderNet& net, const AgeGenderConfig& con
 
 // ---- checkpoints ----
 
-void save_age_gender_checkpoint(const std::string& path, AgeGenderNet& net, const AgeGenderConfig& config) {
+namespace {
+
+// Every floating-point parameter and buffer of `net` (not BatchNorm's counters) in `dtype`.
+void set_float_dtype(torch::nn::Module& net, torch::ScalarType dtype) {
+  torch::NoGradGuard no_grad;
+  for (auto tensors : {net.parameters(), net.buffers()}) {
+    for (auto& t : tensors) {
+      if (t.is_floating_point()) t.set_data(t.to(dtype));
+    }
+  }
+}
+
+}  // namespace
+
+void save_age_gender_checkpoint(const std::string& path, AgeGenderNet& net, const AgeGenderConfig& config,
+                                CheckpointStorage storage) {
   torch::serialize::OutputArchive archive;
-  net->save(archive);
+  if (storage == CheckpointStorage::kFloat16) {
+    AgeGenderNet copy = make_age_gender_net(config).net;
+    {
+      torch::NoGradGuard no_grad;
+      auto params = copy->named_parameters(), buffers = copy->named_buffers();
+      for (const auto& p : net->named_parameters()) params[p.key()].copy_(p.value());
+      for (const auto& b : net->named_buffers()) buffers[b.key()].copy_(b.value());
+    }
+    set_float_dtype(*copy, torch::kHalf);
+    copy->save(archive);
+    archive.write(kStorageKey, c10::IValue(std::string(kFloat16Storage)));
+  } else {
+    net->save(archive);
+  }
   write_checkpoint_format(archive, kFormatValue);
   archive.write(kConfigKey, c10::IValue(config_to_json(config).dump()));
   write_file_atomically(path, [&](std::ostream& out) { archive.save_to(out); });
@@ -183,10 +214,13 @@ LoadedAgeGenderNet load_age_gender_checkpoint(const std::string& path) {
   } catch (const std::exception& e) {
     throw std::runtime_error(path + ": bad '" + kConfigKey + "': " + e.what());
   }
+  const bool float16 = archive.try_read(kStorageKey, value) && value.isString() && value.toStringRef() == kFloat16Storage;
   LoadedAgeGenderNet loaded;
   try {
     loaded = make_age_gender_net(config);
+    if (float16) set_float_dtype(*loaded.net, torch::kHalf);  // Module::load keeps each tensor's dtype
     loaded.net->load(archive);
+    if (float16) set_float_dtype(*loaded.net, torch::kFloat);
   } catch (const c10::Error& e) {
     throw std::runtime_error(path + ": tensors do not fit the stored config (" + e.what_without_backtrace() + ")");
   } catch (const std::invalid_argument& e) {

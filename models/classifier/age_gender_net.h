@@ -105,11 +105,17 @@ LoadedAgeGenderNet make_age_gender_net(const AgeGenderConfig& config);
 // net's to float rounding.
 AgeGenderNet prepare_for_inference(AgeGenderNet& net, const AgeGenderConfig& config);
 
+// How a checkpoint stores the floating-point tensors: float32 as they train, or float16 (half the
+// file, for shipping a model; weights rounded to about 3 significant digits).
+enum class CheckpointStorage { kFloat32, kFloat16 };
+
 // One file (a torch::serialize archive): parameters, buffers and the config as JSON. Written to a
 // temporary file beside `path` and renamed, so a failure leaves nothing behind.
-void save_age_gender_checkpoint(const std::string& path, AgeGenderNet& net, const AgeGenderConfig& config);
+void save_age_gender_checkpoint(const std::string& path, AgeGenderNet& net, const AgeGenderConfig& config,
+                                CheckpointStorage storage = CheckpointStorage::kFloat32);
 // Throws std::runtime_error naming the file when it is not a facekit AgeGenderNet checkpoint, is
-// truncated, or its tensors do not fit its config. The net comes back in eval mode, on the CPU.
+// truncated, or its tensors do not fit its config. The net comes back in eval mode, on the CPU, in
+// float32 whatever the storage.
 LoadedAgeGenderNet load_age_gender_checkpoint(const std::string& path);
 
 }  // namespace facekit

@@ -2,6 +2,7 @@
 // checkpoint and back; the round trip gives the original .weights byte for byte.
 // `facekit convert torchvision2facekit`: torchvision's inception_v3 weights -> AgeGenderNet.
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -183,6 +184,22 @@ int run_classifier2onnx(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+int run_classifier2fp16(const std::vector<std::string>& args) {
+  po::options_description options("facekit convert classifier2fp16");
+  options.add_options()
+      ("checkpoint", po::value<std::string>()->required(), "AgeGenderNet checkpoint (.pt)")
+      ("output,o", po::value<std::string>()->required(), "AgeGenderNet checkpoint to write, weights in float16");
+  const std::string usage = "usage: facekit convert classifier2fp16 --checkpoint face.pt -o face-fp16.pt";
+  po::variables_map vm;
+  if (!parse_options(args, options, usage, &vm)) return kExitOk;
+  auto loaded = load_age_gender_checkpoint(vm["checkpoint"].as<std::string>());
+  const std::string output = vm["output"].as<std::string>();
+  save_age_gender_checkpoint(output, loaded.net, loaded.config, CheckpointStorage::kFloat16);
+  std::cout << "wrote " << output << " (" << std::filesystem::file_size(output)
+            << " bytes): float16 weights, read back as float32 by every facekit command\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<Command> convert_commands() {
@@ -192,6 +209,7 @@ std::vector<Command> convert_commands() {
       {"darknet2onnx", "Darknet cfg + weights -> ONNX (raw heads, decoded boxes or NMS)", run_darknet2onnx},
       {"torchvision2facekit", "torchvision inception_v3 state dict -> AgeGenderNet checkpoint", run_torchvision2facekit},
       {"classifier2onnx", "AgeGenderNet checkpoint -> ONNX (gender and age probabilities)", run_classifier2onnx},
+      {"classifier2fp16", "AgeGenderNet checkpoint -> the same in float16 (half the file)", run_classifier2fp16},
   };
 }
 
