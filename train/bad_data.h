@@ -33,7 +33,7 @@ class BadDataCounter {
   // `read` counts every image attempted, `bad` those that failed to decode.
   void add(int64_t bad, int64_t read) {
     bad_ += bad, read_ += read;
-    epoch_bad_ += bad, epoch_read_ += read;
+    unreported_bad_ += bad, unreported_read_ += read;
   }
 
   // Throws when more than the allowed fraction is bad.
@@ -49,10 +49,10 @@ class BadDataCounter {
   // The detector trainer reports this at each checkpoint.
   std::string take_unreadable() {
     std::string report;
-    if (epoch_bad_ > 0) {
-      report = std::to_string(epoch_bad_) + " of " + std::to_string(epoch_read_) + " images unreadable, skipped";
+    if (unreported_bad_ > 0) {
+      report = std::to_string(unreported_bad_) + " of " + std::to_string(unreported_read_) + " images unreadable, skipped";
     }
-    epoch_bad_ = epoch_read_ = 0;
+    unreported_bad_ = unreported_read_ = 0;
     return report;
   }
 
@@ -68,7 +68,7 @@ class BadDataCounter {
  private:
   double max_fraction_;
   LabelAudit labels_;
-  int64_t bad_ = 0, read_ = 0, epoch_bad_ = 0, epoch_read_ = 0;
+  int64_t bad_ = 0, read_ = 0, unreported_bad_ = 0, unreported_read_ = 0;
 };
 
 }  // namespace facekit::train

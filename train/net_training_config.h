@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "models/darknet/cfg.h"
 #include "train/lr_schedule.h"

@@ -150,12 +150,23 @@ LoadedAgeGenderNet make_age_gender_net(const AgeGenderConfig& config) {
   return loaded;
 }
 
-AgeGenderNet prepare_for_inference(AgeGenderNet& net, const AgeGenderConfig& config) {
+namespace {
+
+// A new network for `config` holding a copy of net's parameters and buffers.
+AgeGenderNet copy_of(AgeGenderNet& net, const AgeGenderConfig& config) {
   AgeGenderNet copy = make_age_gender_net(config).net;
   torch::NoGradGuard no_grad;
   auto params = copy->named_parameters(), buffers = copy->named_buffers();
   for (const auto& p : net->named_parameters()) params[p.key()].copy_(p.value());
   for (const auto& b : net->named_buffers()) buffers[b.key()].copy_(b.value());
+  return copy;
+}
+
+}  // namespace
+
+AgeGenderNet prepare_for_inference(AgeGenderNet& net, const AgeGenderConfig& config) {
+  AgeGenderNet copy = copy_of(net, config);
+  torch::NoGradGuard no_grad;
   for (const auto& module : copy->modules()) {
     if (auto* conv = module->as<BasicConv2dImpl>()) conv->fold_batchnorm();
   }
@@ -185,13 +196,7 @@ void save_age_gender_checkpoint(const std::string& path, AgeGenderNet& net, cons
                                 CheckpointStorage storage) {
   torch::serialize::OutputArchive archive;
   if (storage == CheckpointStorage::kFloat16) {
-    AgeGenderNet copy = make_age_gender_net(config).net;
-    {
-      torch::NoGradGuard no_grad;
-      auto params = copy->named_parameters(), buffers = copy->named_buffers();
-      for (const auto& p : net->named_parameters()) params[p.key()].copy_(p.value());
-      for (const auto& b : net->named_buffers()) buffers[b.key()].copy_(b.value());
-    }
+    AgeGenderNet copy = copy_of(net, config);
     set_float_dtype(*copy, torch::kHalf);
     copy->save(archive);
     archive.write(kStorageKey, c10::IValue(std::string(kFloat16Storage)));
