@@ -137,9 +137,9 @@ TEST(ClassifierTraining, ResumeContinuesTheSameRun) {
   }
 }
 
-// A network trained on small crops, fine-tuned from its checkpoint at a larger side: the run
-// trains at the new side and its checkpoints say so. An auxiliary head cannot go below 299 px.
-TEST(ClassifierTraining, InitCheckpointRetrainsAtAnotherInputSize) {
+// A network trained on small crops, fine-tuned from its checkpoint at a larger side or width: the
+// run trains at the new side or width and its checkpoints say so. An auxiliary head cannot go below 299 px.
+TEST(ClassifierTraining, InitCheckpointRetrainsAtAnotherInputSizeOrWidth) {
   FACEKIT_REQUIRE_PATH(utkface_dir());
   TempDir dir;
   const FaceDataset faces = utkface_faces(dir);
@@ -155,6 +155,20 @@ TEST(ClassifierTraining, InitCheckpointRetrainsAtAnotherInputSize) {
   const auto trained = load_age_gender_checkpoint(dir / "larger/weights/last.pt");
   EXPECT_EQ(trained.config.crop.size, 99);
   EXPECT_EQ(trained.config.width_mult, 0.25);  // the rest is the checkpoint's own
+
+  // A wider --width-mult grows the checkpoint's network first (widen.h); a narrower one is refused.
+  ClassifierTrainOptions wider = small_run(dir / "wider");
+  wider.init = dir / "first/weights/last.pt";
+  wider.init_width_mult = 0.375;
+  wider.max_steps = 1;
+  train_classifier(faces, faces, wider);
+  const auto widened = load_age_gender_checkpoint(dir / "wider/weights/last.pt");
+  EXPECT_EQ(widened.config.width_mult, 0.375);
+  EXPECT_EQ(widened.config.crop.size, first.model.crop.size);  // the checkpoint's own
+  ClassifierTrainOptions narrower = small_run(dir / "narrower");
+  narrower.init = dir / "first/weights/last.pt";
+  narrower.init_width_mult = 0.125;
+  EXPECT_THROW(train_classifier(faces, faces, narrower), std::invalid_argument);
 
   AgeGenderConfig with_aux;
   with_aux.width_mult = 0.25;  // 299 px, auxiliary head
