@@ -1,5 +1,7 @@
 #include "eval/classify_faces.h"
 
+#include <stdexcept>
+
 #include "datasets/face_loader.h"
 
 namespace facekit::eval {
@@ -36,20 +38,38 @@ FacePredictor torch_face_predictor(AgeGenderNet net, torch::Device device) {
   return [net, device](const torch::Tensor& input) mutable { return predict_faces(net, input.to(device)); };
 }
 
-FacePredictor mirror_averaged(FacePredictor predict) {
-  const auto average = [](std::vector<float>* a, const std::vector<float>& b) {
-    for (size_t k = 0; k < a->size(); ++k) (*a)[k] = 0.5f * ((*a)[k] + b[k]);
-  };
-  return [predict, average](const torch::Tensor& input) {
-    std::vector<FacePrediction> predictions = predict(input);
-    const std::vector<FacePrediction> mirrored = predict(input.flip({3}).contiguous());  // N x 3 x S x S: 3 is x
-    for (size_t i = 0; i < predictions.size(); ++i) {
-      average(&predictions[i].gender_prob, mirrored[i].gender_prob);
-      average(&predictions[i].age_prob, mirrored[i].age_prob);
-      if (predictions[i].age_years) predictions[i].age_years = 0.5f * (*predictions[i].age_years + *mirrored[i].age_years);
+FacePredictor averaged(std::vector<FacePredictor> predictors) {
+  if (predictors.empty()) throw std::invalid_argument("averaged: no predictors");
+  return [predictors](const torch::Tensor& input) {
+    std::vector<FacePrediction> mean = predictors[0](input);
+    const float share = 1.0f / static_cast<float>(predictors.size());
+    const auto scale = [share](std::vector<float>* v) { for (float& x : *v) x *= share; };
+    for (auto& p : mean) {
+      scale(&p.gender_prob);
+      scale(&p.age_prob);
+      if (p.age_years) *p.age_years *= share;
     }
-    return predictions;
+    for (size_t m = 1; m < predictors.size(); ++m) {
+      const std::vector<FacePrediction> other = predictors[m](input);
+      for (size_t i = 0; i < mean.size(); ++i) {
+        for (size_t k = 0; k < mean[i].gender_prob.size(); ++k) mean[i].gender_prob[k] += share * other[i].gender_prob[k];
+        for (size_t k = 0; k < mean[i].age_prob.size(); ++k) mean[i].age_prob[k] += share * other[i].age_prob[k];
+        if (mean[i].age_years && other[i].age_years) {
+          *mean[i].age_years += share * *other[i].age_years;
+        } else {
+          mean[i].age_years.reset();
+        }
+      }
+    }
+    return mean;
   };
+}
+
+FacePredictor mirror_averaged(FacePredictor predict) {
+  const FacePredictor on_mirror_images = [predict](const torch::Tensor& input) {
+    return predict(input.flip({3}).contiguous());  // N x 3 x S x S: 3 is x
+  };
+  return averaged({predict, on_mirror_images});
 }
 
 ScoredFaces classify_dataset(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,

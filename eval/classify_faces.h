@@ -21,9 +21,13 @@ std::vector<FacePrediction> predict_faces(AgeGenderNet& net, const torch::Tensor
 using FacePredictor = std::function<std::vector<FacePrediction>(const torch::Tensor& input)>;
 FacePredictor torch_face_predictor(AgeGenderNet net, torch::Device device);
 
-// Test-time augmentation: `predict` on the crops and on their mirror images, the probabilities and
-// the years averaged. Gender and age do not change under a horizontal flip, and the trainer flips its
-// crops at random, so both views are in-distribution; costs twice the forward passes.
+// The mean of several predictors' probabilities and years, face by face: an ensemble (every predictor
+// must take the same crops and predict the same classes; years only where all of them have them).
+FacePredictor averaged(std::vector<FacePredictor> predictors);
+
+// Test-time augmentation: `predict` on the crops and on their mirror images, averaged. Gender and age
+// do not change under a horizontal flip, and the trainer flips its crops at random, so both views are
+// in-distribution; costs twice the forward passes.
 FacePredictor mirror_averaged(FacePredictor predict);
 
 struct ScoredFaces {

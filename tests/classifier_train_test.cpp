@@ -137,6 +137,28 @@ TEST(ClassifierTraining, ResumeContinuesTheSameRun) {
   }
 }
 
+// --gender-weight scales the gender terms of the loss and nothing else: one step over all 64 faces
+// (the loss is measured before the update) with weights 1 and 3 differ by twice the gender loss.
+TEST(ClassifierTraining, GenderWeightScalesTheGenderLoss) {
+  FACEKIT_REQUIRE_PATH(utkface_dir());
+  TempDir dir;
+  const FaceDataset faces = utkface_faces(dir);
+  const auto first_row = [&](const char* run, double gender_weight) {
+    ClassifierTrainOptions o = small_run(dir / run);
+    o.batch_size = kFaces;
+    o.epochs = 1;
+    o.gender_weight = gender_weight;
+    train_classifier(faces, faces, o);
+    return std::make_pair(test::csv_column(fs::path(dir / run) / "results.csv", "train_loss").at(0),
+                          test::csv_column(fs::path(dir / run) / "results.csv", "train_gender_loss").at(0));
+  };
+  const auto [loss1, gender1] = first_row("w1", 1.0);
+  const auto [loss3, gender3] = first_row("w3", 3.0);
+  EXPECT_NEAR(gender3, gender1, 1e-5);
+  EXPECT_GT(gender1, 0.3);  // an untrained head: about log 2
+  EXPECT_NEAR(loss3 - loss1, 2 * gender1, 1e-4);
+}
+
 // A network trained on small crops, fine-tuned from its checkpoint at a larger side or width: the
 // run trains at the new side or width and its checkpoints say so. An auxiliary head cannot go below 299 px.
 TEST(ClassifierTraining, InitCheckpointRetrainsAtAnotherInputSizeOrWidth) {
@@ -214,6 +236,36 @@ TEST(ClassifyFaces, MirrorAveragedIsTheSameForAFaceAndItsMirrorImage) {
     largest_change = std::max(largest_change, static_cast<double>(std::abs(a[i].gender_prob[0] - alone[i].gender_prob[0])));
   }
   EXPECT_GT(largest_change, 1e-3);
+}
+
+// An ensemble's prediction is the mean of its members': two different predictors (the shipped model
+// on the crops and on darker crops), probabilities and years; years only where every member has them.
+TEST(ClassifyFaces, AveragedIsTheMeanOfItsMembers) {
+  auto shipped = load_age_gender_checkpoint(std::string(FACEKIT_SOURCE_DIR) + "/models/pretrained/age_gender.pt");
+  torch::manual_seed(0);
+  const int side = shipped.config.crop.size;
+  const auto x = torch::randn({4, 3, side, side});
+  const auto plain = eval::torch_face_predictor(shipped.net, torch::kCPU);
+  const eval::FacePredictor darker = [plain](const torch::Tensor& input) { return plain(input * 0.5 - 0.5); };
+  const auto a = plain(x), b = darker(x), mean = eval::averaged({plain, darker})(x);
+  ASSERT_EQ(mean.size(), 4u);
+  double largest_difference = 0;
+  for (size_t i = 0; i < mean.size(); ++i) {
+    for (size_t k = 0; k < 2; ++k) EXPECT_NEAR(mean[i].gender_prob[k], 0.5 * (a[i].gender_prob[k] + b[i].gender_prob[k]), 1e-6);
+    for (size_t k = 0; k < mean[i].age_prob.size(); ++k) {
+      EXPECT_NEAR(mean[i].age_prob[k], 0.5 * (a[i].age_prob[k] + b[i].age_prob[k]), 1e-6);
+    }
+    EXPECT_NEAR(*mean[i].age_years, 0.5 * (*a[i].age_years + *b[i].age_years), 1e-4);
+    largest_difference = std::max(largest_difference, static_cast<double>(std::abs(*a[i].age_years - *b[i].age_years)));
+  }
+  EXPECT_GT(largest_difference, 0.1);  // the members differ, so the mean is not either of them
+  const eval::FacePredictor without_years = [plain](const torch::Tensor& input) {
+    auto p = plain(input);
+    for (auto& face : p) face.age_years.reset();
+    return p;
+  };
+  EXPECT_FALSE(eval::averaged({plain, without_years})(x)[0].age_years.has_value());
+  EXPECT_THROW(eval::averaged({}), std::invalid_argument);
 }
 
 }  // namespace

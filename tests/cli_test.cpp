@@ -394,6 +394,24 @@ TEST(Cli, TrainAndEvalClassifierThenThePipeline) {
   // Expected ages are sums of probabilities times midpoints up to 80 years: 1e-4 there is 0.01 here.
   EXPECT_NEAR(json_number(onnx_report, "age_mae"), json_number(report, "age_mae"), 1e-2);
 
+  // --model twice averages the two: the checkpoint and its ONNX export (one function, two runtimes)
+  // score as either alone, years included (a sum instead of a mean would double every age). A model
+  // that crops otherwise (the shipped one: 160 px) cannot join; the error names it.
+  const Result ensemble = run_facekit("eval classifier --dataset " + faces + "--split " + (dir / "split.txt") + " --model " +
+                                      model + " --model " + (dir / "c.onnx") + " --json " + (dir / "ensemble.json"));
+  ASSERT_EQ(ensemble.exit_code, 0) << ensemble.output;
+  const std::string ensemble_report = read_file(dir.path() / "ensemble.json");
+  for (const char* key : {"gender_acc", "age_exact", "age_1off"}) {
+    EXPECT_NEAR(json_number(ensemble_report, key), json_number(report, key), 1.0 / 32 + 1e-9) << key;
+  }
+  EXPECT_NEAR(json_number(ensemble_report, "age_mae"), json_number(report, "age_mae"), 1e-2);
+  const std::string shipped = std::string(FACEKIT_SOURCE_DIR) + "/models/pretrained/age_gender.pt";
+  const Result mismatched = run_facekit("eval classifier --dataset " + faces + "--split " + (dir / "split.txt") +
+                                        " --model " + model + " --model " + shipped);
+  EXPECT_EQ(mismatched.exit_code, 1);
+  EXPECT_NE(mismatched.output.find(shipped + ": cannot be averaged with " + model + ": its face crop is 160 px"),
+            std::string::npos) << mismatched.output;
+
   const std::string cascade = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
   const std::string pipeline = "eval pipeline --dataset wider-demographics:" + (kWider / "demographics_416.csv").string() +
                                " --images " + (kWider / "images").string() + " --detector haar:" + cascade +

@@ -74,12 +74,12 @@ Losses compute_losses(const AgeGenderOutput& out, const Targets& t, const Classi
   Losses l;
   l.gender = masked_cross_entropy(out.gender_logits, t.gender, o.label_smoothing);
   l.age = masked_cross_entropy(out.age_logits, t.age_interval, o.label_smoothing, age_weight);
-  l.total = l.gender + l.age;
+  l.total = o.gender_weight * l.gender + l.age;
   if (out.age_years_logits.defined()) {
     l.total = l.total + o.regression_weight * masked_cross_entropy(out.age_years_logits, t.age_years, 0.0);
   }
   if (out.aux_gender_logits.defined() && o.aux_weight > 0) {
-    l.total = l.total + o.aux_weight * (masked_cross_entropy(out.aux_gender_logits, t.gender, o.label_smoothing) +
+    l.total = l.total + o.aux_weight * (o.gender_weight * masked_cross_entropy(out.aux_gender_logits, t.gender, o.label_smoothing) +
                                         masked_cross_entropy(out.aux_age_logits, t.age_interval, o.label_smoothing, age_weight));
   }
   return l;

@@ -7,7 +7,9 @@
 // Loss: cross-entropy with label smoothing on gender and on the age interval, each over the faces
 // whose label is known; with an age-regression head, cross-entropy over 0..100 years as in DEX
 // (Rothe et al. 2015), whose expectation is the age estimate; the auxiliary head's loss is added
-// with weight `aux_weight` (Szegedy et al. 2016 used 0.4 on the main loss scale).
+// with weight `aux_weight` (Szegedy et al. 2016 used 0.4 on the main loss scale). `gender_weight`
+// scales the gender terms: the age terms (interval and years) otherwise dominate the shared backbone's
+// gradient.
 // Model selection: the best validation (gender_acc + age_exact) / 2.
 #pragma once
 
@@ -48,6 +50,7 @@ struct ClassifierTrainOptions {
   int freeze_epochs = 0;         // epochs with the backbone frozen (heads only), then all layers
   double aux_weight = 0.4;
   double regression_weight = 0.5;
+  double gender_weight = 1.0;
   bool augment = true;
   uint64_t seed = 1;
   bool resume = false;

@@ -1,11 +1,13 @@
 #include "tools/facekit/classifiers.h"
 
 #include <filesystem>
+#include <sstream>
 #include <stdexcept>
 
 #include <opencv2/dnn.hpp>
 
 #include "convert/darknet_onnx.h"
+#include "tools/facekit/detectors.h"
 
 namespace facekit::cli {
 namespace {
@@ -36,6 +38,31 @@ eval::FacePredictor onnx_face_predictor(const std::string& path, bool age_regres
   };
 }
 
+// Why `b`'s predictions cannot be averaged with `a`'s face by face, or "" when they can.
+std::string ensemble_mismatch(const AgeGenderConfig& a, const AgeGenderConfig& b) {
+  if (a.crop.size != b.crop.size || a.crop.margin != b.crop.margin || a.crop.fill != b.crop.fill) {
+    const auto crop = [](const FaceCropOptions& c) {
+      std::ostringstream text;
+      text << c.size << " px with margin " << c.margin << " and fill BGR (" << c.fill[0] << ", " << c.fill[1] << ", "
+           << c.fill[2] << ")";
+      return text.str();
+    };
+    return "its face crop is " + crop(b.crop) + ", not " + crop(a.crop);
+  }
+  for (int c = 0; c < 3; ++c) {
+    if (a.normalisation.mean[c] != b.normalisation.mean[c] || a.normalisation.std[c] != b.normalisation.std[c]) {
+      return "another normalisation";
+    }
+  }
+  if (a.intervals.size() != b.intervals.size()) return "other age intervals";
+  for (size_t i = 0; i < a.intervals.size(); ++i) {
+    if (a.intervals[i].label() != b.intervals[i].label()) return "other age intervals";
+  }
+  if (a.gender_labels != b.gender_labels) return "other gender labels";
+  if (a.age_regression != b.age_regression) return a.age_regression ? "no age-in-years head" : "an age-in-years head";
+  return "";
+}
+
 }  // namespace
 
 Classifier load_classifier(const std::string& path, torch::Device device) {
@@ -56,6 +83,32 @@ Classifier load_classifier(const std::string& path, torch::Device device) {
   }
   // BN folded, oneDNN on channels-last maps (models/classifier: prepare_for_inference).
   return {eval::torch_face_predictor(prepare_for_inference(loaded.net, loaded.config), device), loaded.config};
+}
+
+Classifier load_classifier_ensemble(const std::vector<std::string>& paths, torch::Device device) {
+  if (paths.empty()) throw std::invalid_argument("load_classifier_ensemble: no files");
+  Classifier first = load_classifier(paths[0], device);
+  if (paths.size() == 1) return first;
+  std::vector<eval::FacePredictor> members = {first.predict};
+  for (size_t i = 1; i < paths.size(); ++i) {
+    Classifier member = load_classifier(paths[i], device);
+    if (const std::string why = ensemble_mismatch(first.config, member.config); !why.empty()) {
+      throw std::runtime_error(paths[i] + ": cannot be averaged with " + paths[0] + ": " + why);
+    }
+    members.push_back(member.predict);
+  }
+  return {eval::averaged(std::move(members)), first.config};
+}
+
+void add_classifier_option(po::options_description* options, const char* name) {
+  options->add_options()(name, po::value<std::vector<std::string>>()->composing(),
+                         "AgeGenderNet checkpoint (.pt) or its ONNX export (.onnx); given more than once, their predictions "
+                         "are averaged (an ensemble; same crop and classes) (default: the shipped classifier)");
+}
+
+std::vector<std::string> classifier_files(const po::variables_map& vm, const char* name) {
+  if (!vm.count(name)) return {default_model(kDefaultClassifierFile)};
+  return vm[name].as<std::vector<std::string>>();
 }
 
 void add_tta_option(po::options_description* options) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -20,6 +21,16 @@ struct Classifier {
 // X.pt (an AgeGenderNet checkpoint) or X.onnx (`facekit convert classifier2onnx`; the config comes
 // from its metadata). Throws naming the file when it is neither.
 Classifier load_classifier(const std::string& path, torch::Device device);
+
+// An ensemble: the classifiers in `paths` averaged face by face (eval::averaged); one path is
+// load_classifier. They must take the same crop and predict the same classes; throws naming the
+// first file that does not.
+Classifier load_classifier_ensemble(const std::vector<std::string>& paths, torch::Device device);
+
+// --NAME M for the commands that classify faces, given once or more (an ensemble); the files given, or
+// the shipped classifier when none.
+void add_classifier_option(po::options_description* options, const char* name);
+std::vector<std::string> classifier_files(const po::variables_map& vm, const char* name);
 
 // --tta, for every command that classifies faces: the classifier then averages each face's
 // predictions with its mirror image's (eval::mirror_averaged).

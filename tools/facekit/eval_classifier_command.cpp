@@ -37,19 +37,18 @@ int run_eval_classifier(const std::vector<std::string>& args) {
       ("dataset", po::value<std::string>()->required(), "FORMAT:PATH with FORMAT utkface, aaf, csv, adience or imdbwiki")
       ("split", po::value<std::string>()->default_value(""), "split file (utkface) or more fold files (adience)")
       ("images", po::value<std::string>()->default_value(""), "where the images are (default: beside the labels)")
-      ("model", po::value<std::string>()->default_value(""), "AgeGenderNet checkpoint (.pt) or its ONNX export (.onnx) (default: the shipped classifier)")
       ("batch", po::value<int>()->default_value(32), "faces per forward pass")
       ("json", po::value<std::string>()->default_value(""), "write the JSON report here")
       ("plots", po::value<std::string>()->default_value(""), "folder for age_confusion.png and gender_confusion.png");
+  add_classifier_option(&options, "model");
   add_tta_option(&options);
   add_runtime_options(&options);
   const std::string usage =
-      "usage: facekit eval classifier --dataset FORMAT:PATH [--split FILE] [--model M] [--tta] [--json OUT] [--plots DIR]";
+      "usage: facekit eval classifier --dataset FORMAT:PATH [--split FILE] [--model M]... [--tta] [--json OUT] [--plots DIR]";
   po::variables_map vm;
   if (!parse_options(args, options, usage, &vm)) return kExitOk;
   const torch::Device device = apply_runtime_options(vm);
-  const std::string model = vm["model"].as<std::string>();
-  Classifier classifier = load_classifier(model.empty() ? default_model(kDefaultClassifierFile) : model, device);
+  Classifier classifier = load_classifier_ensemble(classifier_files(vm, "model"), device);
   apply_tta_option(vm, &classifier);
   const auto& intervals = classifier.config.intervals;
   const FaceDataset dataset = read_face_dataset(vm["dataset"].as<std::string>(), vm["split"].as<std::string>(),

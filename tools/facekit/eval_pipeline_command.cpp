@@ -62,12 +62,12 @@ int run_eval_pipeline(const std::vector<std::string>& args) {
       ("images", po::value<std::string>()->required(), "the WIDER images (event/name.jpg or flattened name.jpg)")
       ("detector", po::value<std::string>()->default_value(""), "as eval detector's --model (default: the shipped detector)")
       ("cfg", po::value<std::string>()->default_value(""), "the cfg of a .weights detector when not beside it")
-      ("classifier", po::value<std::string>()->default_value(""), "AgeGenderNet checkpoint (.pt) or ONNX export (default: the shipped classifier)")
       ("json", po::value<std::string>()->default_value(""), "write the JSON report here");
+  add_classifier_option(&options, "classifier");
   add_tta_option(&options);
   add_runtime_options(&options);
   const std::string usage =
-      "usage: facekit eval pipeline --dataset wider-demographics:CSV --images DIR [--detector M] [--classifier M]\n"
+      "usage: facekit eval pipeline --dataset wider-demographics:CSV --images DIR [--detector M] [--classifier M]...\n"
       "                             [--tta] [--json OUT]";
   po::variables_map vm;
   if (!parse_options(args, options, usage, &vm)) return kExitOk;
@@ -75,10 +75,10 @@ int run_eval_pipeline(const std::vector<std::string>& args) {
   const std::string dataset = vm["dataset"].as<std::string>();
   if (dataset.rfind(kDatasetPrefix, 0) != 0) throw UsageError("--dataset must be wider-demographics:CSV, not '" + dataset + "'");
   const auto images = faces_by_image(dataset.substr(std::string(kDatasetPrefix).size()));
-  const std::string detector_path = vm["detector"].as<std::string>(), classifier_path = vm["classifier"].as<std::string>();
+  const std::string detector_path = vm["detector"].as<std::string>();
   const Detector detect = make_detector(detector_path.empty() ? default_model(kDefaultDetectorFile) : detector_path,
                                         vm["cfg"].as<std::string>(), 0, device);
-  Classifier classifier = load_classifier(classifier_path.empty() ? default_model(kDefaultClassifierFile) : classifier_path, device);
+  Classifier classifier = load_classifier_ensemble(classifier_files(vm, "classifier"), device);
   apply_tta_option(vm, &classifier);
 
   std::vector<std::vector<DemographicFace>> labels;
