@@ -46,6 +46,8 @@ ClassifierReport evaluate_classifier(const std::vector<FaceLabel>& labels, const
   report.age_confusion = square(intervals.size());
   int gender_right = 0, age_right = 0, age_near = 0;
   double abs_error = 0;
+  const size_t k = intervals.size();
+  std::vector<double> gender_right_in(k, 0), gender_n_in(k, 0), abs_error_in(k, 0), mae_n_in(k, 0);
   for (size_t i = 0; i < labels.size(); ++i) {
     const auto& label = labels[i];
     const auto& p = predictions[i];
@@ -57,6 +59,10 @@ ClassifierReport evaluate_classifier(const std::vector<FaceLabel>& labels, const
       ++report.gender_confusion[label.gender][g];
       gender_right += g == label.gender;
       ++report.gender_n;
+      if (label.age_interval >= 0) {
+        gender_right_in[label.age_interval] += g == label.gender;
+        ++gender_n_in[label.age_interval];
+      }
     }
     if (label.age_interval >= 0) {
       const int a = argmax(p.age_prob);
@@ -69,6 +75,10 @@ ClassifierReport evaluate_classifier(const std::vector<FaceLabel>& labels, const
       const float estimate = p.age_years ? *p.age_years : expected_age(p.age_prob, intervals);
       abs_error += std::abs(estimate - label.age);
       ++report.mae_n;
+      if (label.age_interval >= 0) {
+        abs_error_in[label.age_interval] += std::abs(estimate - label.age);
+        ++mae_n_in[label.age_interval];
+      }
     }
   }
   const auto ratio = [](double part, int whole) { return whole ? part / whole : 0.0; };
@@ -78,6 +88,10 @@ ClassifierReport evaluate_classifier(const std::vector<FaceLabel>& labels, const
   report.age_mae = ratio(abs_error, report.mae_n);
   report.gender_acc_per_class = row_recall(report.gender_confusion);
   report.age_acc_per_interval = row_recall(report.age_confusion);
+  for (size_t i = 0; i < k; ++i) {
+    report.gender_acc_per_interval.push_back(gender_n_in[i] ? gender_right_in[i] / gender_n_in[i] : 0.0);
+    report.age_mae_per_interval.push_back(mae_n_in[i] ? abs_error_in[i] / mae_n_in[i] : 0.0);
+  }
   return report;
 }
 
@@ -91,6 +105,8 @@ std::string classifier_report_json(const ClassifierReport& report, const std::ve
       {"age_intervals", labels},         {"gender_labels", {"Male", "Female"}},
       {"gender_acc_per_class", report.gender_acc_per_class},
       {"age_acc_per_interval", report.age_acc_per_interval},
+      {"gender_acc_per_interval", report.gender_acc_per_interval},
+      {"age_mae_per_interval", report.age_mae_per_interval},
       {"gender_confusion", report.gender_confusion},
       {"age_confusion", report.age_confusion},
   };

@@ -39,6 +39,9 @@ struct ClassifierReport {
   int gender_n = 0, age_n = 0, mae_n = 0;  // faces each metric is averaged over
   std::vector<std::vector<int>> gender_confusion, age_confusion;
   std::vector<double> gender_acc_per_class, age_acc_per_interval;  // recall of each row
+  // By the face's labelled age interval (0 where it has no face with that label): where gender and
+  // age errors come from, e.g. gender on infants' faces.
+  std::vector<double> gender_acc_per_interval, age_mae_per_interval;
 };
 
 // Expected age under the interval distribution, using each interval's midpoint.
@@ -47,7 +50,8 @@ float expected_age(const std::vector<float>& age_prob, const std::vector<AgeInte
 ClassifierReport evaluate_classifier(const std::vector<FaceLabel>& labels, const std::vector<FacePrediction>& predictions,
                                      const std::vector<AgeInterval>& intervals, int skipped);
 
-// {"gender_acc", "age_exact", "age_1off", "age_mae", "n", "skipped", confusion matrices, per-class accuracy}
+// {"gender_acc", "age_exact", "age_1off", "age_mae", "n", "skipped", confusion matrices, per-class accuracy,
+//  per-interval gender accuracy and MAE}
 std::string classifier_report_json(const ClassifierReport& report, const std::vector<AgeInterval>& intervals);
 
 }  // namespace facekit::eval

@@ -44,6 +44,13 @@ TEST(ClassifierMetrics, HandComputed) {
   EXPECT_EQ(r.gender_acc_per_class, (std::vector<double>{1.0, 0.5}));
   EXPECT_DOUBLE_EQ(r.age_acc_per_interval[2], 0.0);
   EXPECT_DOUBLE_EQ(r.age_acc_per_interval[4], 1.0);
+  // By labelled interval: (25, 32) face 1, (8, 12) face 2, (0, 2) face 4; (60, 100) has no gender.
+  EXPECT_EQ(r.gender_acc_per_interval, (std::vector<double>{1, 0, 0, 0, 1, 0, 0, 0}));
+  EXPECT_EQ(r.age_mae_per_interval.size(), 8u);
+  EXPECT_NEAR(r.age_mae_per_interval[0], 2.0, 1e-6);
+  EXPECT_NEAR(r.age_mae_per_interval[2], 4.5, 1e-6);
+  EXPECT_NEAR(r.age_mae_per_interval[4], 0.5, 1e-6);
+  EXPECT_DOUBLE_EQ(r.age_mae_per_interval[7], 0.0);
 
   const auto json = nlohmann::json::parse(classifier_report_json(r, adience_intervals()));
   for (const char* key : {"gender_acc", "age_exact", "age_1off", "age_mae", "n", "skipped"}) {
@@ -52,6 +59,8 @@ TEST(ClassifierMetrics, HandComputed) {
   EXPECT_DOUBLE_EQ(json["age_1off"].get<double>(), 0.75);
   EXPECT_EQ(json["age_confusion"][7][5].get<int>(), 1);
   EXPECT_EQ(json["age_intervals"][7].get<std::string>(), "(60, 100)");
+  EXPECT_DOUBLE_EQ(json["age_mae_per_interval"][2].get<double>(), r.age_mae_per_interval[2]);
+  EXPECT_DOUBLE_EQ(json["gender_acc_per_interval"][4].get<double>(), 1.0);
 }
 
 TEST(ClassifierMetrics, ExpectedAgeUsesMidpoints) {

@@ -23,10 +23,11 @@ void print_classifier_report(const eval::ClassifierReport& r, const std::vector<
             << "age interval exact   " << r.age_exact << "  (" << r.age_n << " faces)\n"
             << "age interval 1-off   " << r.age_1off << "\n"
             << "age MAE (years)      " << std::setprecision(2) << r.age_mae << "  (" << r.mae_n << " faces)\n"
-            << "\ninterval     accuracy\n";
+            << "\ninterval     accuracy  MAE    gender\n";
   for (size_t i = 0; i < intervals.size(); ++i) {
     std::cout << std::left << std::setw(12) << intervals[i].label() << std::right << " " << std::setprecision(4)
-              << r.age_acc_per_interval[i] << "\n";
+              << r.age_acc_per_interval[i] << "    " << std::setprecision(2) << std::setw(5) << r.age_mae_per_interval[i]
+              << "  " << std::setprecision(4) << r.gender_acc_per_interval[i] << "\n";
   }
   std::cout << "Male         " << r.gender_acc_per_class[0] << "\nFemale       " << r.gender_acc_per_class[1] << "\n";
 }
