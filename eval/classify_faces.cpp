@@ -12,6 +12,23 @@ std::vector<float> row(const torch::Tensor& probabilities, int64_t i) {
   return std::vector<float>(r.data_ptr<float>(), r.data_ptr<float>() + r.numel());
 }
 
+// sum += x, probabilities and years (years only while both have them).
+void add_to(FacePrediction* sum, const FacePrediction& x) {
+  for (size_t k = 0; k < sum->gender_prob.size(); ++k) sum->gender_prob[k] += x.gender_prob[k];
+  for (size_t k = 0; k < sum->age_prob.size(); ++k) sum->age_prob[k] += x.age_prob[k];
+  if (sum->age_years && x.age_years) {
+    *sum->age_years += *x.age_years;
+  } else {
+    sum->age_years.reset();
+  }
+}
+
+void scale(FacePrediction* p, float factor) {
+  for (float& v : p->gender_prob) v *= factor;
+  for (float& v : p->age_prob) v *= factor;
+  if (p->age_years) *p->age_years *= factor;
+}
+
 }  // namespace
 
 std::vector<FacePrediction> predict_faces(AgeGenderNet& net, const torch::Tensor& input) {
@@ -42,25 +59,11 @@ FacePredictor averaged(std::vector<FacePredictor> predictors) {
   if (predictors.empty()) throw std::invalid_argument("averaged: no predictors");
   return [predictors](const torch::Tensor& input) {
     std::vector<FacePrediction> mean = predictors[0](input);
-    const float share = 1.0f / static_cast<float>(predictors.size());
-    const auto scale = [share](std::vector<float>* v) { for (float& x : *v) x *= share; };
-    for (auto& p : mean) {
-      scale(&p.gender_prob);
-      scale(&p.age_prob);
-      if (p.age_years) *p.age_years *= share;
-    }
     for (size_t m = 1; m < predictors.size(); ++m) {
       const std::vector<FacePrediction> other = predictors[m](input);
-      for (size_t i = 0; i < mean.size(); ++i) {
-        for (size_t k = 0; k < mean[i].gender_prob.size(); ++k) mean[i].gender_prob[k] += share * other[i].gender_prob[k];
-        for (size_t k = 0; k < mean[i].age_prob.size(); ++k) mean[i].age_prob[k] += share * other[i].age_prob[k];
-        if (mean[i].age_years && other[i].age_years) {
-          *mean[i].age_years += share * *other[i].age_years;
-        } else {
-          mean[i].age_years.reset();
-        }
-      }
+      for (size_t i = 0; i < mean.size(); ++i) add_to(&mean[i], other[i]);
     }
+    for (auto& p : mean) scale(&p, 1.0f / static_cast<float>(predictors.size()));
     return mean;
   };
 }

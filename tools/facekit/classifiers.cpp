@@ -54,9 +54,8 @@ std::string ensemble_mismatch(const AgeGenderConfig& a, const AgeGenderConfig& b
       return "another normalisation";
     }
   }
-  if (a.intervals.size() != b.intervals.size()) return "other age intervals";
-  for (size_t i = 0; i < a.intervals.size(); ++i) {
-    if (a.intervals[i].label() != b.intervals[i].label()) return "other age intervals";
+  if (format_age_intervals(a.intervals) != format_age_intervals(b.intervals)) {
+    return "its age intervals are " + format_age_intervals(b.intervals) + ", not " + format_age_intervals(a.intervals);
   }
   if (a.gender_labels != b.gender_labels) return "other gender labels";
   if (a.age_regression != b.age_regression) return a.age_regression ? "no age-in-years head" : "an age-in-years head";
