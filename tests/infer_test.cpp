@@ -11,6 +11,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "models/classifier/age_gender_net.h"
 #include "tests/test_util.h"
 #include "tools/infer/draw.h"
 #include "tools/infer/tracker.h"
@@ -169,6 +170,64 @@ TEST(InferCli, TorchAndOnnxBackendsAgreeOnBoxesAndLabels) {
     }
   }
   EXPECT_GE(compared, 20);
+}
+
+// The shipped classifier with its age head's weights moved at random: a second, different member.
+void write_perturbed_classifier(const std::string& path, int crop_size) {
+  LoadedAgeGenderNet loaded = load_age_gender_checkpoint((kModels / "age_gender.pt").string());
+  torch::manual_seed(0);
+  {
+    torch::NoGradGuard no_grad;
+    auto weight = loaded.net->named_parameters()["age.weight"];
+    weight.add_(torch::randn_like(weight) * weight.std());
+  }
+  loaded.config.crop.size = crop_size;
+  save_age_gender_checkpoint(path, loaded.net, loaded.config);
+}
+
+std::vector<std::vector<float>> age_dists(const std::string& jsonl) {
+  std::vector<std::vector<float>> dists;
+  for (const auto& record : read_json_lines(jsonl)) {
+    for (const auto& f : record["faces"]) dists.push_back(f["age_dist"].get<std::vector<float>>());
+  }
+  return dists;
+}
+
+TEST(InferCli, ClassifiersGivenTwiceAreAveragedFaceByFaceInBothBackends) {
+  FACEKIT_REQUIRE_PATH(kSeedDemo);
+  TempDir dir;
+  const std::string shipped = (kModels / "age_gender.pt").string(), other = dir / "other.pt";
+  write_perturbed_classifier(other, 160);
+  const auto run = [&](const std::string& name, const std::string& models) {
+    const auto r = run_infer("--input " + (kSeedDemo / "friends.jpg").string() + " --output '' --json " + dir / name + " " + models);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return age_dists(dir / name);
+  };
+  const auto a = run("a.jsonl", "--classifier " + shipped), b = run("b.jsonl", "--classifier " + other);
+  const auto both = run("both.jsonl", "--classifier " + shipped + " --classifier " + other);
+  const auto both_onnx = run("both_onnx.jsonl", "--backend onnx --classifier " + shipped + " --classifier " + other);
+  ASSERT_GE(a.size(), 3u);  // friends.jpg: three faces with the shipped detector
+  ASSERT_EQ(b.size(), a.size());
+  ASSERT_EQ(both.size(), a.size());
+  ASSERT_EQ(both_onnx.size(), a.size());
+  float members_differ = 0;
+  for (size_t f = 0; f < a.size(); ++f) {
+    for (size_t k = 0; k < a[f].size(); ++k) {
+      members_differ = std::max(members_differ, std::abs(a[f][k] - b[f][k]));
+      EXPECT_NEAR(both[f][k], (a[f][k] + b[f][k]) / 2, 1e-5) << "face " << f << ", interval " << k;
+      EXPECT_NEAR(both_onnx[f][k], both[f][k], 1e-3) << "face " << f << ", interval " << k;
+    }
+  }
+  EXPECT_GT(members_differ, 0.05f);  // else the mean would not tell the members apart
+
+  // A member that crops otherwise: the error names the file given, not its temporary ONNX export.
+  write_perturbed_classifier(dir / "other_128.pt", 128);
+  const auto r = run_infer("--input " + (kSeedDemo / "friends.jpg").string() + " --backend onnx --output '' --classifier " +
+                           shipped + " --classifier " + dir / "other_128.pt");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(dir / "other_128.pt" + ": cannot be averaged with " + shipped + ": its face crop is 128 px"),
+            std::string::npos)
+      << r.output;
 }
 
 // A short video from the demo photos: kFrames frames, each photo held for two frames.

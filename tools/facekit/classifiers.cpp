@@ -84,19 +84,24 @@ Classifier load_classifier(const std::string& path, torch::Device device) {
   return {eval::torch_face_predictor(prepare_for_inference(loaded.net, loaded.config), device), loaded.config};
 }
 
+Classifier ensemble_of(const std::vector<Classifier>& members, const std::vector<std::string>& names) {
+  if (members.empty() || members.size() != names.size()) throw std::invalid_argument("ensemble_of: one name per member, at least one");
+  if (members.size() == 1) return members[0];
+  std::vector<eval::FacePredictor> predictors;
+  for (size_t i = 0; i < members.size(); ++i) {
+    if (const std::string why = ensemble_mismatch(members[0].config, members[i].config); !why.empty()) {
+      throw std::runtime_error(names[i] + ": cannot be averaged with " + names[0] + ": " + why);
+    }
+    predictors.push_back(members[i].predict);
+  }
+  return {eval::averaged(std::move(predictors)), members[0].config};
+}
+
 Classifier load_classifier_ensemble(const std::vector<std::string>& paths, torch::Device device) {
   if (paths.empty()) throw std::invalid_argument("load_classifier_ensemble: no files");
-  Classifier first = load_classifier(paths[0], device);
-  if (paths.size() == 1) return first;
-  std::vector<eval::FacePredictor> members = {first.predict};
-  for (size_t i = 1; i < paths.size(); ++i) {
-    Classifier member = load_classifier(paths[i], device);
-    if (const std::string why = ensemble_mismatch(first.config, member.config); !why.empty()) {
-      throw std::runtime_error(paths[i] + ": cannot be averaged with " + paths[0] + ": " + why);
-    }
-    members.push_back(member.predict);
-  }
-  return {eval::averaged(std::move(members)), first.config};
+  std::vector<Classifier> members;
+  for (const auto& path : paths) members.push_back(load_classifier(path, device));
+  return ensemble_of(members, paths);
 }
 
 void add_classifier_option(po::options_description* options, const char* name) {

@@ -22,9 +22,12 @@ struct Classifier {
 // from its metadata). Throws naming the file when it is neither.
 Classifier load_classifier(const std::string& path, torch::Device device);
 
-// An ensemble: the classifiers in `paths` averaged face by face (eval::averaged); one path is
-// load_classifier. They must take the same crop and predict the same classes; throws naming the
-// first file that does not.
+// An ensemble: the members' predictions averaged face by face (eval::averaged); one member is
+// itself. They must take the same crop and predict the same classes; throws naming (by `names`,
+// one per member) the first that does not.
+Classifier ensemble_of(const std::vector<Classifier>& members, const std::vector<std::string>& names);
+
+// ensemble_of the classifiers in `paths`, each loaded by load_classifier.
 Classifier load_classifier_ensemble(const std::vector<std::string>& paths, torch::Device device);
 
 // --NAME M for the commands that classify faces, given once or more (an ensemble); the files given, or

@@ -1,5 +1,6 @@
 #include "tools/infer/backends.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <unistd.h>
 
@@ -37,11 +38,15 @@ std::string detector_as_onnx(const ModelFiles& files, const fs::path& folder) {
   return path;
 }
 
-std::string classifier_as_onnx(const std::string& checkpoint, const fs::path& folder) {
+std::string classifier_as_onnx(const std::string& checkpoint, const fs::path& file) {
   LoadedAgeGenderNet loaded = load_age_gender_checkpoint(checkpoint);
-  const std::string path = (folder / "classifier.onnx").string();
-  export_age_gender_onnx(loaded.net, loaded.config, ClassifierOnnxOptions{}, path);
-  return path;
+  export_age_gender_onnx(loaded.net, loaded.config, ClassifierOnnxOptions{}, file.string());
+  return file.string();
+}
+
+// "classifier", or "classifier 2 of 3" in an ensemble.
+std::string classifier_name(size_t i, size_t n) {
+  return n == 1 ? "classifier" : "classifier " + std::to_string(i + 1) + " of " + std::to_string(n);
 }
 
 }  // namespace
@@ -56,30 +61,42 @@ Backend parse_backend(const std::string& name) {
 Models load_models(const ModelFiles& given, Backend backend, cli::DetectionThresholds thresholds, torch::Device device) {
   ModelFiles files = given;
   if (files.detector.empty()) files.detector = cli::default_model(cli::kDefaultDetectorFile);
-  if (files.classifier.empty()) files.classifier = cli::default_model(cli::kDefaultClassifierFile);
+  if (files.classifiers.empty()) files.classifiers = {cli::default_model(cli::kDefaultClassifierFile)};
   require_file(files.detector, "detector");
-  require_file(files.classifier, "classifier");
-  if (backend == Backend::kTorch && (is_onnx(files.detector) || is_onnx(files.classifier))) {
+  for (const auto& c : files.classifiers) require_file(c, "classifier");
+  const auto& classifiers = files.classifiers;
+  const bool any_onnx = is_onnx(files.detector) || std::any_of(classifiers.begin(), classifiers.end(), is_onnx);
+  const bool all_onnx = is_onnx(files.detector) && std::all_of(classifiers.begin(), classifiers.end(), is_onnx);
+  if (backend == Backend::kTorch && any_onnx) {
     throw cli::UsageError("--backend torch runs Darknet weights and .pt checkpoints; an .onnx model needs --backend onnx");
   }
   Models models;
-  const auto describe = [&](const char* what, const std::string& file, bool onnx) {
-    models.description += std::string(what) + ": " + file + (onnx ? " (ONNX in OpenCV dnn)\n" : " (LibTorch)\n");
+  const auto describe = [&](const std::string& what, const std::string& file, bool onnx) {
+    models.description += what + ": " + file + (onnx ? " (ONNX in OpenCV dnn)\n" : " (LibTorch)\n");
   };
-  if (backend == Backend::kOnnx && (!is_onnx(files.detector) || !is_onnx(files.classifier))) {
+  if (backend == Backend::kOnnx && !all_onnx) {
     TemporaryFolder exports;
     const std::string detector = is_onnx(files.detector) ? files.detector : detector_as_onnx(files, exports.path);
-    const std::string classifier = is_onnx(files.classifier) ? files.classifier : classifier_as_onnx(files.classifier, exports.path);
+    std::vector<cli::Classifier> members;
+    for (size_t i = 0; i < classifiers.size(); ++i) {
+      const std::string& given = classifiers[i];
+      const fs::path file = exports.path / ("classifier_" + std::to_string(i) + ".onnx");
+      members.push_back(cli::load_classifier(is_onnx(given) ? given : classifier_as_onnx(given, file), device));
+    }
     models.detect = cli::make_detector(detector, files.detector_cfg, kFaceClass, device, thresholds);
-    models.classifier = cli::load_classifier(classifier, device);
+    models.classifier = cli::ensemble_of(members, classifiers);  // errors name the given files, not the exports
     describe("detector", files.detector + (is_onnx(files.detector) ? "" : ", exported"), true);
-    describe("classifier", files.classifier + (is_onnx(files.classifier) ? "" : ", exported"), true);
+    for (size_t i = 0; i < classifiers.size(); ++i) {
+      describe(classifier_name(i, classifiers.size()), classifiers[i] + (is_onnx(classifiers[i]) ? "" : ", exported"), true);
+    }
     return models;
   }
   models.detect = cli::make_detector(files.detector, files.detector_cfg, kFaceClass, device, thresholds);
-  models.classifier = cli::load_classifier(files.classifier, device);
+  models.classifier = cli::load_classifier_ensemble(classifiers, device);
   describe("detector", files.detector, is_onnx(files.detector));
-  describe("classifier", files.classifier, is_onnx(files.classifier));
+  for (size_t i = 0; i < classifiers.size(); ++i) {
+    describe(classifier_name(i, classifiers.size()), classifiers[i], is_onnx(classifiers[i]));
+  }
   return models;
 }
 

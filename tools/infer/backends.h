@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -17,7 +18,8 @@ enum class Backend { kAuto, kTorch, kOnnx };
 Backend parse_backend(const std::string& name);  // throws cli::UsageError
 
 struct ModelFiles {
-  std::string detector, detector_cfg, classifier;  // empty detector/classifier: the shipped ones
+  std::string detector, detector_cfg;      // empty detector: the shipped one
+  std::vector<std::string> classifiers;    // none: the shipped one; several: an ensemble (averaged)
 };
 
 struct Models {

@@ -258,7 +258,6 @@ int run_infer(const std::vector<std::string>& args) {
       ("input,i", value<std::string>()->required(), "an image, a folder (recursive), a video file, cam:N or a stream URL")
       ("detector", value<std::string>()->default_value(""), "X.weights (cfg beside it), X.pt or X.onnx (default: the shipped detector)")
       ("cfg", value<std::string>()->default_value(""), "the cfg of a .weights detector when not beside it")
-      ("classifier", value<std::string>()->default_value(""), "AgeGenderNet X.pt or X.onnx (default: the shipped classifier)")
       ("backend", value<std::string>()->default_value("auto"), "torch (LibTorch), onnx (OpenCV dnn; exports .weights/.pt first) or auto (by extension)")
       ("output,o", value<std::string>()->default_value(kDefaultOutput), "annotated images go to this folder (or this file for one image); a video to DIR/NAME.avi or this .avi/.mp4; '' writes none")
       ("json", value<std::string>()->default_value(""), "JSON lines: one record per image or frame")
@@ -271,16 +270,17 @@ int run_infer(const std::vector<std::string>& args) {
       ("smoothing", value<float>()->default_value(0.3f, "0.3"), "video: weight of the newest frame in each face's running label (1: no smoothing)")
       ("verbose-labels", "labels with confidences and estimated years")
       ("show", "show the annotated frames in a window (q or Esc stops)");
+  cli::add_classifier_option(&options, "classifier");
   cli::add_tta_option(&options);
   cli::add_runtime_options(&options);
   const std::string usage =
-      "usage: facekit-infer --input PATH [--detector M] [--classifier M] [--backend torch|onnx] [--output PATH] [--json PATH]";
+      "usage: facekit-infer --input PATH [--detector M] [--classifier M]... [--backend torch|onnx] [--output PATH] [--json PATH]";
   cli::po::variables_map vm;
   if (!cli::parse_options(args, options, usage, &vm)) return cli::kExitOk;
   const InferOptions o = read_options(vm);
   const torch::Device device = cli::apply_runtime_options(vm);
   auto source = open_source(o.input);
-  Models models = load_models({vm["detector"].as<std::string>(), vm["cfg"].as<std::string>(), vm["classifier"].as<std::string>()},
+  Models models = load_models({vm["detector"].as<std::string>(), vm["cfg"].as<std::string>(), cli::classifier_files(vm, "classifier")},
                               parse_backend(vm["backend"].as<std::string>()),
                               {vm["conf-thresh"].as<float>(), vm["nms-thresh"].as<float>()}, device);
   cli::apply_tta_option(vm, &models.classifier);
