@@ -11,7 +11,9 @@
 
 namespace facekit {
 
-// Runs prepare(i) for every i in [0, count) on up to `threads` threads. An exception must not
+// Runs prepare(i) for every i in [0, count) on up to `threads` threads. prepare(i) may write only
+// to objects of its own sample i: never to a std::vector<bool>, whose elements are bits of shared
+// words (two threads setting neighbouring flags lose one now and then). An exception must not
 // leave a thread (std::terminate would end the trainer without a word): the first one each thread
 // meets comes back here and is thrown as a runtime_error that begins with describe(i), the sample
 // it happened on, once every thread has finished.

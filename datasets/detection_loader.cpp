@@ -301,20 +301,15 @@ DetectionBatch DetectionLoader::prepare(size_t first, int width, int height) con
   const size_t count = options_.batch_size, plane = static_cast<size_t>(3) * width * height;
   std::vector<std::vector<float>> inputs(count);
   std::vector<std::vector<LabelledBox>> boxes(count);
-  std::vector<bool> readable(count, false);
   prepare_in_threads(
-      count, options_.threads,
-      [&](size_t i) {
-        inputs[i] = sample_input(first + i, width, height, &boxes[i]);
-        readable[i] = !inputs[i].empty();
-      },
+      count, options_.threads, [&](size_t i) { inputs[i] = sample_input(first + i, width, height, &boxes[i]); },
       [&](size_t i) { return samples_[share_.indices[first + i]].image + ": augmentation failed"; });
   DetectionBatch batch;
   batch.width = width;
   batch.height = height;
   batch.pixels.reserve(count * plane);
   for (size_t i = 0; i < count; ++i) {
-    if (!readable[i]) {
+    if (inputs[i].empty()) {  // unreadable
       batch.unreadable.push_back(samples_[share_.indices[first + i]].image);
       continue;
     }

@@ -69,15 +69,13 @@ void FaceLoader::prefetch(size_t first) {
 FaceBatch FaceLoader::prepare(size_t first) const {
   const size_t count = std::min<size_t>(options_.batch_size, share_.indices.size() - first);
   const size_t side = options_.crop.size, plane = 3 * side * side;
-  std::vector<std::vector<float>> inputs(count);
-  std::vector<bool> readable(count, false);
+  std::vector<std::vector<float>> inputs(count);  // stays empty where the image cannot be read
   prepare_in_threads(
       count, options_.threads,
       [&](size_t i) {
         const FaceSample& sample = samples_[share_.indices[first + i]];
         const cv::Mat bgr = cv::imread(sample.image, cv::IMREAD_COLOR);
         if (bgr.empty()) return;
-        readable[i] = true;
         inputs[i].reserve(plane);
         if (options_.augment) {
           auto rng = sample_generator(options_.seed, static_cast<uint64_t>(epoch_), share_.positions[first + i]);
@@ -93,7 +91,7 @@ FaceBatch FaceLoader::prepare(size_t first) const {
   batch.pixels.reserve(count * plane);
   for (size_t i = 0; i < count; ++i) {
     const FaceSample& sample = samples_[share_.indices[first + i]];
-    if (!readable[i]) {
+    if (inputs[i].empty()) {
       batch.unreadable.push_back(sample.image);
       continue;
     }
