@@ -122,27 +122,30 @@ TEST(InferencePrepare, YoloFastestMatches) {
   EXPECT_GE(expect_same_outputs(loaded.net, "oneDNN plan"), 2);
 }
 
-// The shipped face detector on a WIDER image: the same faces, scores and boxes.
-TEST(InferencePrepare, ShippedDetectorDecodesTheSameBoxes) {
+// The shipped face detectors on a WIDER image: the same faces, scores and boxes.
+TEST(InferencePrepare, ShippedDetectorsDecodeTheSameBoxes) {
   const auto image = test::shared_dir() / "data/wider-val-dev/images/4_Dancing_Dancing_4_228.jpg";
   FACEKIT_REQUIRE_PATH(image);
-  const auto model = kSourceDir / "models/pretrained/yolo-fastest-1.1-face";
-  auto loaded = darknet::load_darknet(model.string() + ".cfg", model.string() + ".weights");
-  const auto& def = loaded.net->def();
-  LetterboxGeometry geometry;
-  PlanarImage planar = fit_to_input(to_planar_rgb(cv::imread(image.string())), def.width, def.height, def.letterbox,
-                                    &geometry);
-  const auto input = torch::from_blob(planar.data.data(), {1, 3, def.height, def.width});
-  darknet::InferenceNet prepared(loaded.net);
-  torch::NoGradGuard no_grad;
-  const auto expected = darknet::decode_detections(def, loaded.net->forward_all(input), geometry, 0.25f, 0.45f);
-  const auto actual = darknet::decode_detections(def, prepared.forward_all(input), geometry, 0.25f, 0.45f);
-  ASSERT_GT(expected.size(), 0u);
-  ASSERT_EQ(actual.size(), expected.size());
-  for (size_t i = 0; i < actual.size(); ++i) {
-    EXPECT_EQ(actual[i].class_id, expected[i].class_id);
-    EXPECT_NEAR(actual[i].score, expected[i].score, 1e-4);
-    EXPECT_GT(darknet::box_iou(actual[i], expected[i]), 0.9999);
+  for (const std::string name : {"yolo-fastest-1.1-face", "yolo-fastest-1.1-xl-face"}) {
+    SCOPED_TRACE(name);
+    const auto model = kSourceDir / "models/pretrained" / name;
+    auto loaded = darknet::load_darknet(model.string() + ".cfg", model.string() + ".weights");
+    const auto& def = loaded.net->def();
+    LetterboxGeometry geometry;
+    PlanarImage planar = fit_to_input(to_planar_rgb(cv::imread(image.string())), def.width, def.height, def.letterbox,
+                                      &geometry);
+    const auto input = torch::from_blob(planar.data.data(), {1, 3, def.height, def.width});
+    darknet::InferenceNet prepared(loaded.net);
+    torch::NoGradGuard no_grad;
+    const auto expected = darknet::decode_detections(def, loaded.net->forward_all(input), geometry, 0.25f, 0.45f);
+    const auto actual = darknet::decode_detections(def, prepared.forward_all(input), geometry, 0.25f, 0.45f);
+    ASSERT_GT(expected.size(), 0u);
+    ASSERT_EQ(actual.size(), expected.size());
+    for (size_t i = 0; i < actual.size(); ++i) {
+      EXPECT_EQ(actual[i].class_id, expected[i].class_id);
+      EXPECT_NEAR(actual[i].score, expected[i].score, 1e-4);
+      EXPECT_GT(darknet::box_iou(actual[i], expected[i]), 0.9999);
+    }
   }
 }
 
