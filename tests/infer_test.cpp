@@ -198,8 +198,9 @@ TEST(InferCli, ClassifiersGivenTwiceAreAveragedFaceByFaceInBothBackends) {
   TempDir dir;
   const std::string shipped = (kModels / "age_gender.pt").string(), other = dir / "other.pt";
   write_perturbed_classifier(other, 160);
+  const std::string photo = (kSeedDemo / "friends.jpg").string();
   const auto run = [&](const std::string& name, const std::string& models) {
-    const auto r = run_infer("--input " + (kSeedDemo / "friends.jpg").string() + " --output '' --json " + dir / name + " " + models);
+    const auto r = run_infer("--input " + photo + " --output '' --json " + dir / name + " " + models);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return age_dists(dir / name);
   };
@@ -222,8 +223,8 @@ TEST(InferCli, ClassifiersGivenTwiceAreAveragedFaceByFaceInBothBackends) {
 
   // A member that crops otherwise: the error names the file given, not its temporary ONNX export.
   write_perturbed_classifier(dir / "other_128.pt", 128);
-  const auto r = run_infer("--input " + (kSeedDemo / "friends.jpg").string() + " --backend onnx --output '' --classifier " +
-                           shipped + " --classifier " + dir / "other_128.pt");
+  const auto r = run_infer("--input " + photo + " --backend onnx --output '' --classifier " + shipped +
+                           " --classifier " + dir / "other_128.pt");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find(dir / "other_128.pt" + ": cannot be averaged with " + shipped + ": its face crop is 128 px"),
             std::string::npos)

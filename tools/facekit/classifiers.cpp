@@ -85,7 +85,9 @@ Classifier load_classifier(const std::string& path, torch::Device device) {
 }
 
 Classifier ensemble_of(const std::vector<Classifier>& members, const std::vector<std::string>& names) {
-  if (members.empty() || members.size() != names.size()) throw std::invalid_argument("ensemble_of: one name per member, at least one");
+  if (members.empty() || members.size() != names.size()) {
+    throw std::invalid_argument("ensemble_of: one name per member, at least one");
+  }
   if (members.size() == 1) return members[0];
   std::vector<eval::FacePredictor> predictors;
   for (size_t i = 0; i < members.size(); ++i) {

@@ -87,7 +87,8 @@ Models load_models(const ModelFiles& given, Backend backend, cli::DetectionThres
     models.classifier = cli::ensemble_of(members, classifiers);  // errors name the given files, not the exports
     describe("detector", files.detector + (is_onnx(files.detector) ? "" : ", exported"), true);
     for (size_t i = 0; i < classifiers.size(); ++i) {
-      describe(classifier_name(i, classifiers.size()), classifiers[i] + (is_onnx(classifiers[i]) ? "" : ", exported"), true);
+      const std::string& given = classifiers[i];
+      describe(classifier_name(i, classifiers.size()), given + (is_onnx(given) ? "" : ", exported"), true);
     }
     return models;
   }

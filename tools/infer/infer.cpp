@@ -274,14 +274,16 @@ int run_infer(const std::vector<std::string>& args) {
   cli::add_tta_option(&options);
   cli::add_runtime_options(&options);
   const std::string usage =
-      "usage: facekit-infer --input PATH [--detector M] [--classifier M]... [--backend torch|onnx] [--output PATH] [--json PATH]";
+      "usage: facekit-infer --input PATH [--detector M] [--classifier M]... [--backend torch|onnx] [--output PATH]\n"
+      "                     [--json PATH]";
   cli::po::variables_map vm;
   if (!cli::parse_options(args, options, usage, &vm)) return cli::kExitOk;
   const InferOptions o = read_options(vm);
   const torch::Device device = cli::apply_runtime_options(vm);
   auto source = open_source(o.input);
-  Models models = load_models({vm["detector"].as<std::string>(), vm["cfg"].as<std::string>(), cli::classifier_files(vm, "classifier")},
-                              parse_backend(vm["backend"].as<std::string>()),
+  ModelFiles files{vm["detector"].as<std::string>(), vm["cfg"].as<std::string>(), {}};
+  files.classifiers = cli::classifier_files(vm, "classifier");
+  Models models = load_models(files, parse_backend(vm["backend"].as<std::string>()),
                               {vm["conf-thresh"].as<float>(), vm["nms-thresh"].as<float>()}, device);
   cli::apply_tta_option(vm, &models.classifier);
   std::cerr << models.description << "input: " << source->describe() << "\n";
