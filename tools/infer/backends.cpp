@@ -58,8 +58,8 @@ Backend parse_backend(const std::string& name) {
   throw cli::UsageError("--backend must be auto, torch or onnx, not '" + name + "'");
 }
 
-Models load_models(const ModelFiles& given, Backend backend, cli::DetectionThresholds thresholds, torch::Device device) {
-  ModelFiles files = given;
+Models load_models(const ModelFiles& requested, Backend backend, cli::DetectionThresholds thresholds, torch::Device device) {
+  ModelFiles files = requested;
   if (files.detector.empty()) files.detector = cli::default_model(cli::kDefaultDetectorFile);
   if (files.classifiers.empty()) files.classifiers = {cli::default_model(cli::kDefaultClassifierFile)};
   require_file(files.detector, "detector");
