@@ -21,6 +21,9 @@ namespace fs = std::filesystem;
 
 constexpr int kPanelW = 420, kPanelH = 300, kPad = 45;
 constexpr double kPrintEverySeconds = 0.5;
+// A panel whose positive values span more than this ratio is drawn on a log scale: a detector's loss
+// falls from thousands to a few, and on a linear axis everything after the first iterations is flat.
+constexpr double kLogScaleRatio = 100;
 const cv::Scalar kPalette[] = {{200, 80, 20}, {40, 160, 40}, {30, 30, 220}, {160, 40, 160}, {20, 150, 200}, {90, 90, 90}};
 
 // Columns are grouped into panels by their last word: `train_loss` and `val_loss` share "loss".
@@ -39,10 +42,14 @@ void draw_panel(cv::Mat* canvas, cv::Rect area, const std::string& title, const 
   }
   if (!(high >= low)) return;
   if (high == low) high = low + 1;
+  const bool log_scale = low > 0 && high / low > kLogScaleRatio;
+  const auto y_of = [log_scale](double v) { return log_scale ? std::log10(v) : v; };
+  const double bottom = y_of(low), top = y_of(high);
   const double first = rows.front()[0], last = std::max(rows.back()[0], first + 1);
   const cv::Rect plot(area.x + kPad, area.y + kPad / 2 + 10, area.width - kPad - 10, area.height - kPad - 10);
   cv::rectangle(*canvas, plot, cv::Scalar(0, 0, 0));
-  cv::putText(*canvas, title, {plot.x, area.y + 20}, cv::FONT_HERSHEY_SIMPLEX, 0.5, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+  cv::putText(*canvas, title + (log_scale ? " (log scale)" : ""), {plot.x, area.y + 20}, cv::FONT_HERSHEY_SIMPLEX, 0.5,
+              cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
   char label[32];
   std::snprintf(label, sizeof(label), "%.4g", high);
   cv::putText(*canvas, label, {area.x + 2, plot.y + 10}, cv::FONT_HERSHEY_SIMPLEX, 0.35, cv::Scalar(0, 0, 0));
@@ -56,7 +63,7 @@ void draw_panel(cv::Mat* canvas, cv::Rect area, const std::string& title, const 
       const double v = row[columns[k] + 1];
       if (!std::isfinite(v)) continue;
       points.emplace_back(plot.x + static_cast<int>((row[0] - first) / (last - first) * plot.width),
-                          plot.br().y - static_cast<int>((v - low) / (high - low) * plot.height));
+                          plot.br().y - static_cast<int>((y_of(v) - bottom) / (top - bottom) * plot.height));
     }
     cv::polylines(*canvas, points, false, colour, 2, cv::LINE_AA);
     for (const auto& p : points) cv::circle(*canvas, p, 2, colour, cv::FILLED);
