@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One continuation stage of the face-detector experiment at 416x416: train CFG from the shipped
-# detector (models/pretrained/), or from WEIGHTS (with their WEIGHTS_CFG) when given, then measure the best and final weights on wider-val-dev at 416
-# and on the held-out face-mask images (small faces of the training distribution). Resumable,
-# like run.sh. Stages 3 to 5 call it (run_416_zoomout.sh, run_416_blur.sh, run_xl_416.sh):
+# detector (models/pretrained/), or from WEIGHTS (with their WEIGHTS_CFG) when given, then measure
+# the best and final weights on wider-val-dev at 416 and on the held-out face-mask images (small
+# faces of the training distribution). Resumable, like run.sh. Stages 3 to 5 call it
+# (run_416_zoomout.sh, run_416_blur.sh, run_xl_416.sh):
 #   CFG=experiments/face-detector/X.cfg OUT=runs/NAME SEED=S [WEIGHTS=W WEIGHTS_CFG=C] \
 #     bash experiments/face-detector/run_416_continue.sh
 set -euo pipefail
@@ -21,7 +22,8 @@ time build/tools/facekit train detector --cfg "$cfg" \
   --weights "${WEIGHTS:-models/pretrained/yolo-fastest-1.1-face.weights}" \
   --weights-cfg "${WEIGHTS_CFG:-models/pretrained/yolo-fastest-1.1-face.cfg}" \
   --data "$lists/face.data" --backup "$out/backup" \
-  --validate-every "${VALIDATE_EVERY:-200}" --save-every 25 --threads 2 --loader-threads 2 --seed "${SEED:?SEED: the training seed}" "${resume[@]}"
+  --validate-every "${VALIDATE_EVERY:-200}" --save-every 25 --threads 2 --loader-threads 2 \
+  --seed "${SEED:?SEED: the training seed}" "${resume[@]}"
 for weights in best final; do
   build/tools/facekit eval detector --dataset wider:../shared/data/wider-val-dev/wider_face_val_bbx_gt_416.txt \
     --model "$out/backup/${name}_$weights.weights" --cfg "$cfg" \

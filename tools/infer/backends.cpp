@@ -70,11 +70,9 @@ Models load_models(const ModelFiles& requested, Backend backend, cli::DetectionT
   if (backend == Backend::kTorch && any_onnx) {
     throw cli::UsageError("--backend torch runs Darknet weights and .pt checkpoints; an .onnx model needs --backend onnx");
   }
+  const bool exporting = backend == Backend::kOnnx && !all_onnx;
   Models models;
-  const auto describe = [&](const std::string& what, const std::string& file, bool onnx) {
-    models.description += what + ": " + file + (onnx ? " (ONNX in OpenCV dnn)\n" : " (LibTorch)\n");
-  };
-  if (backend == Backend::kOnnx && !all_onnx) {
+  if (exporting) {
     TemporaryFolder exports;
     const std::string detector = is_onnx(files.detector) ? files.detector : detector_as_onnx(files, exports.path);
     std::vector<cli::Classifier> members;
@@ -85,19 +83,17 @@ Models load_models(const ModelFiles& requested, Backend backend, cli::DetectionT
     }
     models.detect = cli::make_detector(detector, files.detector_cfg, kFaceClass, device, thresholds);
     models.classifier = cli::ensemble_of(members, classifiers);  // errors name the given files, not the exports
-    describe("detector", files.detector + (is_onnx(files.detector) ? "" : ", exported"), true);
-    for (size_t i = 0; i < classifiers.size(); ++i) {
-      const std::string& given = classifiers[i];
-      describe(classifier_name(i, classifiers.size()), given + (is_onnx(given) ? "" : ", exported"), true);
-    }
-    return models;
+  } else {
+    models.detect = cli::make_detector(files.detector, files.detector_cfg, kFaceClass, device, thresholds);
+    models.classifier = cli::load_classifier_ensemble(classifiers, device);
   }
-  models.detect = cli::make_detector(files.detector, files.detector_cfg, kFaceClass, device, thresholds);
-  models.classifier = cli::load_classifier_ensemble(classifiers, device);
-  describe("detector", files.detector, is_onnx(files.detector));
-  for (size_t i = 0; i < classifiers.size(); ++i) {
-    describe(classifier_name(i, classifiers.size()), classifiers[i], is_onnx(classifiers[i]));
-  }
+  const auto describe = [&](const std::string& what, const std::string& file) {
+    const bool exported = exporting && !is_onnx(file);
+    models.description += what + ": " + file + (exported ? ", exported" : "") +
+                          (exporting || is_onnx(file) ? " (ONNX in OpenCV dnn)\n" : " (LibTorch)\n");
+  };
+  describe("detector", files.detector);
+  for (size_t i = 0; i < classifiers.size(); ++i) describe(classifier_name(i, classifiers.size()), classifiers[i]);
   return models;
 }
 
