@@ -18,6 +18,7 @@
 #include "train/run_log.h"
 #include "train/sound_weights.h"
 #include "train/step_memory.h"
+#include "train/weight_average.h"
 
 namespace facekit::train {
 namespace {
@@ -136,11 +137,17 @@ LrSchedule make_schedule(const ClassifierTrainOptions& o, int steps_per_epoch) {
 
 // The weights travel in the state too: it is renamed into place in one step, so a run killed
 // between writing the weights file and the state still resumes from one consistent moment.
+// `average` (null without --ema) is the weight average, which the checkpoints hold instead.
 void save_state(const std::string& path, const TrainState& s, torch::optim::Optimizer& optimizer,
-                const torch::nn::Module& model) {
+                const torch::nn::Module& model, const torch::nn::Module* average) {
   torch::serialize::OutputArchive archive, optimizer_archive, model_archive;
   model.save(model_archive);
   archive.write("model", model_archive);
+  if (average) {
+    torch::serialize::OutputArchive average_archive;
+    average->save(average_archive);
+    archive.write("average", average_archive);
+  }
   archive.write("epoch", torch::tensor(static_cast<int64_t>(s.epoch)));
   archive.write("batch_in_epoch", torch::tensor(static_cast<int64_t>(s.batch_in_epoch)));
   archive.write("step", torch::tensor(static_cast<int64_t>(s.step)));
@@ -154,11 +161,19 @@ void save_state(const std::string& path, const TrainState& s, torch::optim::Opti
   fs::rename(temporary, path);
 }
 
-TrainState load_state(const std::string& path, torch::optim::Optimizer& optimizer, torch::nn::Module& model) {
-  torch::serialize::InputArchive archive, optimizer_archive, model_archive;
+// A state saved without a weight average resumes one (when `average` is given) from the weights.
+TrainState load_state(const std::string& path, torch::optim::Optimizer& optimizer, torch::nn::Module& model,
+                      torch::nn::Module* average) {
+  torch::serialize::InputArchive archive, optimizer_archive, model_archive, average_archive;
   archive.load_from(path);
   archive.read("model", model_archive);
   model.load(model_archive);
+  if (average && archive.try_read("average", average_archive)) {
+    average->load(average_archive);
+  } else if (average) {
+    std::cout << "the state has no weight average: it starts from the weights now\n";
+    copy_weights(*average, model);
+  }
   const auto read = [&](const std::string& key) { return read_tensor(archive, key); };
   TrainState s;
   s.epoch = static_cast<int>(read("epoch").item<int64_t>());
@@ -279,6 +294,20 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
   parallel.broadcast(*net);  // every rank starts from rank 0's weights
   parallel.reduce_gradients_of(net->parameters());
   if (main_rank) require_writable_folder(weights.string(), kCheckpointCopies * module_bytes(*net));
+  // With --ema, the network validated and saved: the weights' moving average (weight_average.h).
+  AgeGenderNet average{nullptr};
+  if (o.ema_decay > 0) {
+    // Its random initialisation must not draw from the generator: with or without --ema, a seeded
+    // run trains the same weights.
+    at::Generator generator = at::detail::getDefaultCPUGenerator();  // shares the global generator
+    const torch::Tensor generator_state = generator.get_state();
+    average = make_age_gender_net(config).net;
+    generator.set_state(generator_state);
+    average->to(o.device);
+    copy_weights(*average, *net);
+    if (main_rank) std::cout << "validating and saving the weights' moving average (decay " << o.ema_decay << ")\n";
+  }
+  AgeGenderNet& evaluated = average ? average : net;
 
   FaceLoaderOptions lo;
   lo.batch_size = split.micro_batch;
@@ -309,7 +338,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
   std::optional<RunLog> log;
   if (main_rank) log.emplace(run.string(), kColumns);
   if (o.resume) {
-    state = load_state(state_path, *optimizer, *net);
+    state = load_state(state_path, *optimizer, *net, average ? average.get() : nullptr);
     if (log) log->restore(state.epoch);
     if (main_rank) std::cout << "resuming " << run.string() << " at epoch " << state.epoch + 1 << ", step " << state.step << "\n";
   }
@@ -322,20 +351,22 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
   // weights checked (sound_weights.h).
   const auto settle_weights = [&] {
     parallel.average_buffers(*net);
-    const bool sound = all_finite(*net) && (!probe.defined() || in_eval_mode(*net, [&] {
-                                               const AgeGenderOutput out = net->forward(probe);
-                                               return all_finite(out.gender_logits) && all_finite(out.age_logits);
-                                             }));
+    if (average) parallel.average_buffers(*average);
+    const bool sound = all_finite(*net) && all_finite(*evaluated) &&
+                       (!probe.defined() || in_eval_mode(*evaluated, [&] {
+                         const AgeGenderOutput out = evaluated->forward(probe);
+                         return all_finite(out.gender_logits) && all_finite(out.age_logits);
+                       }));
     if (!parallel.all_true(sound)) {  // each rank checked its own batch: all stop together
       throw std::runtime_error("train classifier: the weights give non-finite values (training diverged; lower --lr); "
                                "nothing was saved, the last good checkpoint is " + last);
     }
   };
   const auto save_checkpoint = [&](const std::string& path) {
-    if (main_rank) save_age_gender_checkpoint(path, net, config);
+    if (main_rank) save_age_gender_checkpoint(path, evaluated, config);
   };
   const auto save_training_state = [&](const TrainState& s) {
-    if (main_rank) save_state(state_path, s, *optimizer, *net);
+    if (main_rank) save_state(state_path, s, *optimizer, *net, average ? average.get() : nullptr);
   };
   ClassifierTrainResult result;
   const int total_steps = o.max_steps > 0 ? std::min(o.max_steps, o.epochs * steps_per_epoch) : o.epochs * steps_per_epoch;
@@ -393,6 +424,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
       }
       bad_in_a_row = 0;
       optimizer->step();
+      if (average) update_average(*average, *net, o.ema_decay, state.step);
       state.loss_sum += step.loss;
       state.gender_loss_sum += step.gender;
       state.age_loss_sum += step.age;
@@ -413,7 +445,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
 
     // Every rank validates (the same faces, the same result): no rank idles into the timeout.
     settle_weights();
-    const auto report = eval::classify_and_score(net, config, val_set, o.batch_size, o.loader_threads, o.device);
+    const auto report = eval::classify_and_score(evaluated, config, val_set, o.batch_size, o.loader_threads, o.device);
     const double score = (report.gender_acc + report.age_exact) / 2;
     const double n = std::max(1, state.loss_count);
     if (log) {

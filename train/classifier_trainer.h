@@ -10,7 +10,9 @@
 // with weight `aux_weight` (Szegedy et al. 2016 used 0.4 on the main loss scale). `gender_weight`
 // scales the gender terms: the age terms (interval and years) otherwise dominate the shared backbone's
 // gradient.
-// Model selection: the best validation (gender_acc + age_exact) / 2.
+// Model selection: the best validation (gender_acc + age_exact) / 2. With `ema_decay` the network
+// validated and saved (last.pt, best.pt) is the moving average of the trained weights
+// (train/weight_average.h); state.pt keeps both for --resume.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +53,7 @@ struct ClassifierTrainOptions {
   double aux_weight = 0.4;
   double regression_weight = 0.5;
   double gender_weight = 1.0;
+  double ema_decay = 0;          // 0: no weight average; else its decay per step, e.g. 0.999
   bool augment = true;
   uint64_t seed = 1;
   bool resume = false;

@@ -42,6 +42,8 @@ int run_train_classifier(const std::vector<std::string>& args) {
       ("warmup-epochs", po::value<double>()->default_value(1.0), "linear warm-up")
       ("label-smoothing", po::value<double>()->default_value(0.1), "label smoothing of the gender and age losses")
       ("gender-weight", po::value<double>()->default_value(1.0), "weight of the gender loss against the age losses")
+      ("ema", po::value<double>()->default_value(0.0),
+       "validate and save a moving average of the weights with this decay per step, e.g. 0.999 (0: off)")
       ("balance", po::value<std::string>()->default_value("none"), "none, sampling or weights (by age interval)")
       ("freeze-epochs", po::value<int>()->default_value(0), "epochs training only the heads first")
       ("no-augment", po::bool_switch(), "no crop jitter, rotation, flip or colour changes")
@@ -85,6 +87,7 @@ int run_train_classifier(const std::vector<std::string>& args) {
   o.warmup_epochs = vm["warmup-epochs"].as<double>();
   o.label_smoothing = vm["label-smoothing"].as<double>();
   o.gender_weight = vm["gender-weight"].as<double>();
+  o.ema_decay = vm["ema"].as<double>();
   o.balance = vm["balance"].as<std::string>();
   o.freeze_epochs = vm["freeze-epochs"].as<int>();
   o.augment = !vm["no-augment"].as<bool>();
@@ -94,6 +97,7 @@ int run_train_classifier(const std::vector<std::string>& args) {
   o.seed = vm["seed"].as<uint64_t>();
   if (o.epochs <= 0 || o.batch_size <= 0 || o.subdivisions <= 0) throw UsageError("--epochs, --batch and --subdivisions must be positive");
   if (o.gender_weight < 0) throw UsageError("--gender-weight must not be negative");
+  if (o.ema_decay < 0 || o.ema_decay >= 1) throw UsageError("--ema must be in [0, 1)");
 
   const FaceDataset train_set = read_face_dataset(vm["train"].as<std::string>(), vm["train-split"].as<std::string>(), "", o.model.intervals);
   const FaceDataset val_set = read_face_dataset(vm["val"].as<std::string>(), vm["val-split"].as<std::string>(), "", o.model.intervals);
