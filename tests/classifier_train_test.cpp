@@ -177,7 +177,8 @@ TEST(ClassifierTraining, EmaSavesTheAverageAndResumesIt) {
     const auto continued = test::csv_column(dir / "interrupted/results.csv", name);
     ASSERT_EQ(continued.size(), expected.size()) << name;
     for (size_t e = 0; e < expected.size(); ++e) {
-      EXPECT_NEAR(continued[e], expected[e], 1e-4 * std::max(1.0, std::abs(expected[e]))) << name << ", epoch " << e + 1;
+      EXPECT_NEAR(continued[e], expected[e], 1e-4 * std::max(1.0, std::abs(expected[e])))
+          << name << ", epoch " << e + 1;
     }
   }
 }

@@ -48,6 +48,9 @@ TEST(Cli, BadUsageExitsTwo) {
   EXPECT_EQ(run_facekit("darknet forward --cfg x.cfg --bogus").exit_code, 2);
   EXPECT_EQ(run_facekit("darknet forward --cfg x.cfg").exit_code, 2);  // no --image/--input-npy
   EXPECT_EQ(run_facekit("darknet forward --cfg x.cfg --image y.jpg --threads -3").exit_code, 2);
+  const Result ema = run_facekit("train classifier --train csv:x.csv --val csv:x.csv --run r --ema 1");
+  EXPECT_EQ(ema.exit_code, 2);
+  EXPECT_NE(ema.output.find("--ema must be in [0, 1)"), std::string::npos) << ema.output;
 }
 
 TEST(Cli, FailureExitsOneWithFileAndLine) {

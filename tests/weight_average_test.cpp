@@ -10,7 +10,9 @@ namespace facekit::train {
 namespace {
 
 struct TinyImpl : torch::nn::Module {
-  TinyImpl() : linear(register_module("linear", torch::nn::Linear(2, 1))), bn(register_module("bn", torch::nn::BatchNorm1d(1))) {}
+  TinyImpl()
+      : linear(register_module("linear", torch::nn::Linear(2, 1))),
+        bn(register_module("bn", torch::nn::BatchNorm1d(1))) {}
   torch::nn::Linear linear;
   torch::nn::BatchNorm1d bn;
 };

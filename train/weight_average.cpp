@@ -3,23 +3,29 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace facekit::train {
 namespace {
 
+using TensorPairs = std::vector<std::pair<torch::Tensor, torch::Tensor>>;
+
 // Parameters then buffers, each with its counterpart in `model`, checked for the same name and shape.
-std::vector<std::pair<torch::Tensor, torch::Tensor>> paired_tensors(torch::nn::Module& average, const torch::nn::Module& model) {
-  const auto pair_up = [](const auto& to, const auto& from, std::vector<std::pair<torch::Tensor, torch::Tensor>>* pairs) {
-    if (to.size() != from.size()) throw std::invalid_argument("weight average: the two networks have different tensors");
+TensorPairs paired_tensors(torch::nn::Module& average, const torch::nn::Module& model) {
+  const auto pair_up = [](const auto& to, const auto& from, TensorPairs* pairs) {
+    if (to.size() != from.size()) {
+      throw std::invalid_argument("weight average: the two networks have different tensors");
+    }
     for (size_t i = 0; i < to.size(); ++i) {
       if (to[i].key() != from[i].key() || !to[i].value().sizes().equals(from[i].value().sizes())) {
-        throw std::invalid_argument("weight average: '" + to[i].key() + "' has no counterpart of its shape in the network");
+        throw std::invalid_argument("weight average: '" + to[i].key() +
+                                    "' has no counterpart of its shape in the network");
       }
       pairs->emplace_back(to[i].value(), from[i].value());
     }
   };
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> pairs;
+  TensorPairs pairs;
   pair_up(average.named_parameters(), model.named_parameters(), &pairs);
   pair_up(average.named_buffers(), model.named_buffers(), &pairs);
   return pairs;
