@@ -73,7 +73,7 @@ void save_darknet_checkpoint(const LoadedDarknet& model, const std::string& path
   write_file_atomically(path, [&](std::ostream& out) { archive.save_to(out); });
 }
 
-LoadedDarknet load_darknet_checkpoint(const std::string& path) {
+LoadedDarknet load_darknet_checkpoint(const std::string& path, int input_w, int input_h) {
   torch::serialize::InputArchive archive;
   open_checkpoint(archive, path, kFormatValue, "Darknet");
   c10::IValue value;
@@ -83,8 +83,8 @@ LoadedDarknet load_darknet_checkpoint(const std::string& path) {
   const Dialect dialect = parse_dialect(value.toStringRef());
   archive.read("facekit.input_size", value);
   const auto size = value.toIntVector();
-  LoadedDarknet model = build(cfg_text, path + " (cfg)", dialect, static_cast<int>(size.at(0)),
-                              static_cast<int>(size.at(1)), /*random_init=*/false);
+  LoadedDarknet model = build(cfg_text, path + " (cfg)", dialect, input_w > 0 ? input_w : static_cast<int>(size.at(0)),
+                              input_h > 0 ? input_h : static_cast<int>(size.at(1)), /*random_init=*/false);
   archive.read("facekit.weights_header", value);
   const auto h = value.toIntVector();
   model.header = {static_cast<int32_t>(h.at(0)), static_cast<int32_t>(h.at(1)), static_cast<int32_t>(h.at(2)),

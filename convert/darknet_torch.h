@@ -26,6 +26,7 @@ LoadedDarknet load_darknet(const std::string& cfg_path, const std::string& weigh
                            bool load_values = true);
 
 void save_darknet_checkpoint(const LoadedDarknet& model, const std::string& path);
-LoadedDarknet load_darknet_checkpoint(const std::string& path);
+// input_w/input_h override the stored input size when > 0.
+LoadedDarknet load_darknet_checkpoint(const std::string& path, int input_w = 0, int input_h = 0);
 
 }  // namespace facekit::darknet

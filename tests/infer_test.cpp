@@ -7,12 +7,14 @@
 #include <map>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/dnn.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
 #include "models/classifier/age_gender_net.h"
 #include "tests/test_util.h"
+#include "tools/facekit/detectors.h"
 #include "tools/infer/draw.h"
 #include "tools/infer/tracker.h"
 
@@ -104,6 +106,43 @@ TEST(Tracker, FollowMovesABoxWithTheImage) {
   EXPECT_NEAR(followed[0].box.x1, 107, 0.5);
   EXPECT_NEAR(followed[0].box.y1, 96, 0.5);
   EXPECT_EQ(followed[0].track, faces[0].track);
+}
+
+// ---- the detector at several input sizes ----
+
+// Multi-scale testing (--input-size 320,512) keeps what OpenCV's NMSBoxes keeps of the two sizes'
+// detections together, in the same order, on a crowded photo where the sizes find different faces.
+TEST(MultiScaleDetector, MergesTheSizesDetectionsAsOpenCvNmsDoes) {
+  const fs::path photo = kSeedDemo / "big_bang_theory2.jpg";
+  FACEKIT_REQUIRE_PATH(photo);
+  const cv::Mat bgr = cv::imread(photo.string());
+  const std::string weights = (kModels / "yolo-fastest-1.1-face.weights").string();
+  const cli::DetectionThresholds thresholds{0.05f, 0.45f};
+  const auto detect = [&](const std::vector<cv::Size>& sizes) {
+    return cli::make_detector(weights, "", 0, torch::kCPU, thresholds, sizes)(bgr);
+  };
+  const auto at_320 = detect({{320, 320}}), at_512 = detect({{512, 512}});
+  const auto merged = detect({{320, 320}, {512, 512}});
+  std::vector<cv::Rect2d> boxes;
+  std::vector<float> scores;
+  for (const auto* detections : {&at_320, &at_512}) {
+    for (const auto& d : *detections) {
+      boxes.emplace_back(d.box.x1, d.box.y1, d.box.width(), d.box.height());
+      scores.push_back(d.score);
+    }
+  }
+  std::vector<int> kept;
+  cv::dnn::NMSBoxes(boxes, scores, 0.0f, thresholds.nms, kept);
+  ASSERT_GE(at_320.size(), 3u);
+  ASSERT_LT(kept.size(), boxes.size());  // the sizes found some faces both
+  ASSERT_GT(kept.size(), std::max(at_320.size(), at_512.size()));  // and each some the other missed
+  ASSERT_EQ(merged.size(), kept.size());
+  for (size_t i = 0; i < kept.size(); ++i) {
+    const cv::Rect2d& expected = boxes[kept[i]];
+    EXPECT_FLOAT_EQ(merged[i].score, scores[kept[i]]) << i;
+    EXPECT_FLOAT_EQ(merged[i].box.x1, static_cast<float>(expected.x)) << i;
+    EXPECT_FLOAT_EQ(merged[i].box.y2, static_cast<float>(expected.y + expected.height)) << i;
+  }
 }
 
 // ---- the binary end to end ----

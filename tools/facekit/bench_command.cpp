@@ -304,7 +304,7 @@ int run_bench(const std::vector<std::string>& args) {
   fs::create_directories(temp);
   std::vector<Section> sections = {detector_section(options, cfg, weights, temp),
                                    classifier_section(options, classifier, temp)};
-  sections.push_back(pipeline_section(options, vm["photo"].as<std::string>(), {weights, cfg, {classifier}}));
+  sections.push_back(pipeline_section(options, vm["photo"].as<std::string>(), {weights, cfg, {classifier}, {}}));
   sections.push_back(sgemm_section(options));
   fs::remove_all(temp);
 

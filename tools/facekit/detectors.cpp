@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
@@ -22,6 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr int kDarknetStride = 32;  // a detector's input side must divide by its total downsampling
 constexpr double kHaarScaleFactor = 1.1;  // OpenCV's defaults for detectMultiScale
 constexpr int kHaarMinNeighbors = 3;
 
@@ -34,28 +36,54 @@ std::vector<eval::ScoredBox> boxes_of_class(const std::vector<darknet::Detection
   return boxes;
 }
 
-// A Darknet model (cfg + weights, or a facekit checkpoint) run in LibTorch; boxes of `class_id`.
-// On the CPU the graph is prepared once (models/darknet/inference.h: BN folded, oneDNN on
-// channels-last maps); on a GPU the plain network runs.
-Detector darknet_detector(const std::string& model_path, const std::string& cfg_override, int class_id,
-                          torch::Device device, DetectionThresholds thresholds) {
-  darknet::LoadedDarknet model = load_darknet_model(model_path, cfg_override);
+// A Darknet model built for one input size, run in LibTorch: on the CPU the graph is prepared once
+// (models/darknet/inference.h: BN folded, oneDNN on channels-last maps); on a GPU the plain network
+// runs. `def` decodes its outputs.
+struct SizedDarknet {
+  darknet::NetDef def;
+  std::function<std::vector<torch::Tensor>(const torch::Tensor&)> forward_all;
+};
+
+SizedDarknet sized_darknet(const std::string& model_path, const std::string& cfg_override, cv::Size input_size,
+                           torch::Device device) {
+  darknet::LoadedDarknet model = load_darknet_model(model_path, cfg_override, input_size);
   model.net->to(device);
   model.net->eval();
-  std::function<std::vector<torch::Tensor>(const torch::Tensor&)> forward_all;
+  SizedDarknet sized{model.net->def(), {}};
   if (device.is_cpu()) {
     auto prepared = std::make_shared<darknet::InferenceNet>(model.net);
-    forward_all = [prepared](const torch::Tensor& x) { return prepared->forward_all(x); };
+    sized.forward_all = [prepared](const torch::Tensor& x) { return prepared->forward_all(x); };
   } else {
-    forward_all = [net = model.net](const torch::Tensor& x) mutable { return net->forward_all(x); };
+    sized.forward_all = [net = model.net](const torch::Tensor& x) mutable { return net->forward_all(x); };
   }
-  const darknet::NetDef def = model.net->def();
-  return [forward_all, def, class_id, device, thresholds](const cv::Mat& bgr) {
+  return sized;
+}
+
+// Every class's detections of `bgr` at the net's input size, in image pixels, after NMS.
+std::vector<darknet::Detection> detect_at_size(const SizedDarknet& net, const cv::Mat& bgr, torch::Device device,
+                                               DetectionThresholds thresholds) {
+  LetterboxGeometry geometry;
+  PlanarImage input = fit_to_input(to_planar_rgb(bgr), net.def.width, net.def.height, net.def.letterbox, &geometry);
+  const auto tensor = torch::from_blob(input.data.data(), {1, 3, net.def.height, net.def.width}).to(device);
+  return darknet::decode_detections(net.def, net.forward_all(tensor), geometry, thresholds.conf, thresholds.nms);
+}
+
+// A Darknet model (cfg + weights, or a facekit checkpoint) at each of `input_sizes` (none: its own);
+// the sizes' detections merged by one NMS (idempotent for a single size), boxes of `class_id`.
+Detector darknet_detector(const std::string& model_path, const std::string& cfg_override, int class_id,
+                          torch::Device device, DetectionThresholds thresholds, const std::vector<cv::Size>& input_sizes) {
+  std::vector<SizedDarknet> nets;
+  for (const cv::Size size : input_sizes.empty() ? std::vector<cv::Size>{cv::Size()} : input_sizes) {
+    nets.push_back(sized_darknet(model_path, cfg_override, size, device));
+  }
+  return [nets, class_id, device, thresholds](const cv::Mat& bgr) {
     c10::InferenceMode inference;
-    LetterboxGeometry geometry;
-    PlanarImage input = fit_to_input(to_planar_rgb(bgr), def.width, def.height, def.letterbox, &geometry);
-    const auto tensor = torch::from_blob(input.data.data(), {1, 3, def.height, def.width}).to(device);
-    return boxes_of_class(darknet::decode_detections(def, forward_all(tensor), geometry, thresholds.conf, thresholds.nms), class_id);
+    std::vector<darknet::Detection> all;
+    for (const auto& net : nets) {
+      const auto detections = detect_at_size(net, bgr, device, thresholds);
+      all.insert(all.end(), detections.begin(), detections.end());
+    }
+    return boxes_of_class(darknet::non_max_suppression(std::move(all), thresholds.nms), class_id);
   };
 }
 
@@ -153,16 +181,53 @@ Detector haar_detector(const std::string& xml) {
 
 }  // namespace
 
-darknet::LoadedDarknet load_darknet_model(const std::string& model, const std::string& cfg) {
-  if (fs::path(model).extension() == ".pt") return darknet::load_darknet_checkpoint(model);
-  return darknet::load_darknet(cfg.empty() ? fs::path(model).replace_extension(".cfg").string() : cfg, model);
+darknet::LoadedDarknet load_darknet_model(const std::string& model, const std::string& cfg, cv::Size input_size) {
+  if (fs::path(model).extension() == ".pt") {
+    return darknet::load_darknet_checkpoint(model, input_size.width, input_size.height);
+  }
+  return darknet::load_darknet(cfg.empty() ? fs::path(model).replace_extension(".cfg").string() : cfg, model, "auto",
+                               input_size.width, input_size.height);
 }
 
 Detector make_detector(const std::string& model, const std::string& cfg, int class_id, torch::Device device,
-                       DetectionThresholds thresholds) {
-  if (model.rfind("haar:", 0) == 0) return haar_detector(model.substr(5));
-  if (fs::path(model).extension() == ".onnx") return onnx_detector(model, cfg, class_id, thresholds);
-  return darknet_detector(model, cfg, class_id, device, thresholds);
+                       DetectionThresholds thresholds, const std::vector<cv::Size>& input_sizes) {
+  const bool haar = model.rfind("haar:", 0) == 0, onnx = fs::path(model).extension() == ".onnx";
+  if ((haar || onnx) && !input_sizes.empty()) {
+    throw UsageError("--input-size runs Darknet models (.weights, .pt) in LibTorch, not " + model);
+  }
+  if (haar) return haar_detector(model.substr(5));
+  if (onnx) return onnx_detector(model, cfg, class_id, thresholds);
+  return darknet_detector(model, cfg, class_id, device, thresholds, input_sizes);
+}
+
+std::vector<cv::Size> parse_input_sizes(const std::string& text) {
+  std::vector<cv::Size> sizes;
+  std::stringstream list(text);
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    int w = 0, h = 0;
+    char x = 0, extra = 0;
+    const int fields = std::sscanf(item.c_str(), "%d%c%d%c", &w, &x, &h, &extra);
+    if (fields == 1) h = w;
+    const bool shaped = fields == 1 || (fields == 3 && x == 'x');
+    if (!shaped || w <= 0 || h <= 0 || w % kDarknetStride || h % kDarknetStride) {
+      throw UsageError("--input-size: '" + item + "' is not S or WxH with sides a positive multiple of 32 (e.g. 416 or 320,512)");
+    }
+    sizes.emplace_back(w, h);
+  }
+  if (sizes.empty() || text.back() == ',') throw UsageError("--input-size: expected sizes like 416 or 320,512, got '" + text + "'");
+  return sizes;
+}
+
+void add_input_size_option(po::options_description* options) {
+  options->add_options()("input-size", po::value<std::string>()->default_value(""),
+                         "Darknet detector input S or WxH (default: the cfg's); several, comma-separated, run the image at each "
+                         "and merge the detections (multi-scale testing)");
+}
+
+std::vector<cv::Size> input_sizes(const po::variables_map& vm) {
+  const std::string text = vm["input-size"].as<std::string>();
+  return text.empty() ? std::vector<cv::Size>{} : parse_input_sizes(text);
 }
 
 std::string default_model(const std::string& file) {

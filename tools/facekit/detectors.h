@@ -12,6 +12,7 @@
 
 #include "convert/darknet_torch.h"
 #include "eval/detection_metrics.h"
+#include "tools/facekit/cli.h"
 
 namespace facekit::cli {
 
@@ -31,12 +32,21 @@ constexpr const char* kDefaultDetectorFile = "yolo-fastest-1.1-face.weights";
 constexpr const char* kDefaultClassifierFile = "age_gender.pt";
 std::string default_model(const std::string& file);
 
-// X.weights (with `cfg`, else the .cfg beside it) or a facekit Darknet checkpoint X.pt.
-darknet::LoadedDarknet load_darknet_model(const std::string& model, const std::string& cfg);
+// X.weights (with `cfg`, else the .cfg beside it) or a facekit Darknet checkpoint X.pt, built for
+// `input_size` (empty: the cfg's or the checkpoint's).
+darknet::LoadedDarknet load_darknet_model(const std::string& model, const std::string& cfg, cv::Size input_size = {});
 
 // `model`: X.weights (cfg beside it or `cfg`), X.pt, X.onnx (a raw darknet2onnx export) or
-// haar:CASCADE.xml. `class_id`: the model's face class.
+// haar:CASCADE.xml. `class_id`: the model's face class. `input_sizes` (Darknet models only; empty:
+// the cfg's size): the image runs at each size and the detections of all sizes are merged by one
+// non-maximum suppression (multi-scale testing), so each size contributes the faces it sees best.
 Detector make_detector(const std::string& model, const std::string& cfg, int class_id, torch::Device device,
-                       DetectionThresholds thresholds = {});
+                       DetectionThresholds thresholds = {}, const std::vector<cv::Size>& input_sizes = {});
+
+// --input-size for the commands that run a detector: "416", "416x320" or a comma-separated list of
+// them, each side a multiple of 32 (Darknet's detectors downsample by 32). Throws UsageError.
+void add_input_size_option(po::options_description* options);
+std::vector<cv::Size> input_sizes(const po::variables_map& vm);  // empty: the cfg's
+std::vector<cv::Size> parse_input_sizes(const std::string& text);
 
 }  // namespace facekit::cli

@@ -71,6 +71,7 @@ Models load_models(const ModelFiles& requested, Backend backend, cli::DetectionT
     throw cli::UsageError("--backend torch runs Darknet weights and .pt checkpoints; an .onnx model needs --backend onnx");
   }
   const bool exporting = backend == Backend::kOnnx && !all_onnx;
+  if (exporting && !files.detector_sizes.empty()) throw cli::UsageError("--input-size needs --backend torch");
   Models models;
   if (exporting) {
     TemporaryFolder exports;
@@ -84,7 +85,8 @@ Models load_models(const ModelFiles& requested, Backend backend, cli::DetectionT
     models.detect = cli::make_detector(detector, files.detector_cfg, kFaceClass, device, thresholds);
     models.classifier = cli::ensemble_of(members, classifiers);  // errors name the given files, not the exports
   } else {
-    models.detect = cli::make_detector(files.detector, files.detector_cfg, kFaceClass, device, thresholds);
+    models.detect = cli::make_detector(files.detector, files.detector_cfg, kFaceClass, device, thresholds,
+                                       files.detector_sizes);
     models.classifier = cli::load_classifier_ensemble(classifiers, device);
   }
   const auto describe = [&](const std::string& what, const std::string& file) {

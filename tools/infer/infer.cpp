@@ -270,18 +270,19 @@ int run_infer(const std::vector<std::string>& args) {
       ("smoothing", value<float>()->default_value(0.3f, "0.3"), "video: weight of the newest frame in each face's running label (1: no smoothing)")
       ("verbose-labels", "labels with confidences and estimated years")
       ("show", "show the annotated frames in a window (q or Esc stops)");
+  cli::add_input_size_option(&options);
   cli::add_classifier_option(&options, "classifier");
   cli::add_tta_option(&options);
   cli::add_runtime_options(&options);
   const std::string usage =
-      "usage: facekit-infer --input PATH [--detector M] [--classifier M]... [--backend torch|onnx] [--output PATH]\n"
-      "                     [--json PATH]";
+      "usage: facekit-infer --input PATH [--detector M [--input-size S[,S...]]] [--classifier M]... [--backend torch|onnx]\n"
+      "                     [--output PATH] [--json PATH]";
   cli::po::variables_map vm;
   if (!cli::parse_options(args, options, usage, &vm)) return cli::kExitOk;
   const InferOptions o = read_options(vm);
   const torch::Device device = cli::apply_runtime_options(vm);
   auto source = open_source(o.input);
-  ModelFiles files{vm["detector"].as<std::string>(), vm["cfg"].as<std::string>(), {}};
+  ModelFiles files{vm["detector"].as<std::string>(), vm["cfg"].as<std::string>(), {}, cli::input_sizes(vm)};
   files.classifiers = cli::classifier_files(vm, "classifier");
   Models models = load_models(files, parse_backend(vm["backend"].as<std::string>()),
                               {vm["conf-thresh"].as<float>(), vm["nms-thresh"].as<float>()}, device);
