@@ -71,7 +71,8 @@ std::vector<darknet::Detection> detect_at_size(const SizedDarknet& net, const cv
 // A Darknet model (cfg + weights, or a facekit checkpoint) at each of `input_sizes` (none: its own);
 // the sizes' detections merged by one NMS (idempotent for a single size), boxes of `class_id`.
 Detector darknet_detector(const std::string& model_path, const std::string& cfg_override, int class_id,
-                          torch::Device device, DetectionThresholds thresholds, const std::vector<cv::Size>& input_sizes) {
+                          torch::Device device, DetectionThresholds thresholds,
+                          const std::vector<cv::Size>& input_sizes) {
   std::vector<SizedDarknet> nets;
   for (const cv::Size size : input_sizes.empty() ? std::vector<cv::Size>{cv::Size()} : input_sizes) {
     nets.push_back(sized_darknet(model_path, cfg_override, size, device));
@@ -200,6 +201,9 @@ Detector make_detector(const std::string& model, const std::string& cfg, int cla
   return darknet_detector(model, cfg, class_id, device, thresholds, input_sizes);
 }
 
+namespace {
+
+// "416", "416x320" or a comma-separated list of them.
 std::vector<cv::Size> parse_input_sizes(const std::string& text) {
   std::vector<cv::Size> sizes;
   std::stringstream list(text);
@@ -211,18 +215,23 @@ std::vector<cv::Size> parse_input_sizes(const std::string& text) {
     if (fields == 1) h = w;
     const bool shaped = fields == 1 || (fields == 3 && x == 'x');
     if (!shaped || w <= 0 || h <= 0 || w % kDarknetStride || h % kDarknetStride) {
-      throw UsageError("--input-size: '" + item + "' is not S or WxH with sides a positive multiple of 32 (e.g. 416 or 320,512)");
+      throw UsageError("--input-size: '" + item +
+                       "' is not S or WxH with sides a positive multiple of 32 (e.g. 416 or 320,512)");
     }
     sizes.emplace_back(w, h);
   }
-  if (sizes.empty() || text.back() == ',') throw UsageError("--input-size: expected sizes like 416 or 320,512, got '" + text + "'");
+  if (sizes.empty() || text.back() == ',') {
+    throw UsageError("--input-size: expected sizes like 416 or 320,512, got '" + text + "'");
+  }
   return sizes;
 }
 
+}  // namespace
+
 void add_input_size_option(po::options_description* options) {
   options->add_options()("input-size", po::value<std::string>()->default_value(""),
-                         "Darknet detector input S or WxH (default: the cfg's); several, comma-separated, run the image at each "
-                         "and merge the detections (multi-scale testing)");
+                         "Darknet detector input S or WxH (default: the cfg's); several, comma-separated, run "
+                         "the image at each and merge the detections (multi-scale testing)");
 }
 
 std::vector<cv::Size> input_sizes(const po::variables_map& vm) {

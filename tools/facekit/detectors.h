@@ -47,6 +47,5 @@ Detector make_detector(const std::string& model, const std::string& cfg, int cla
 // them, each side a multiple of 32 (Darknet's detectors downsample by 32). Throws UsageError.
 void add_input_size_option(po::options_description* options);
 std::vector<cv::Size> input_sizes(const po::variables_map& vm);  // empty: the cfg's
-std::vector<cv::Size> parse_input_sizes(const std::string& text);
 
 }  // namespace facekit::cli
