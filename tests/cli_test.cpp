@@ -574,15 +574,28 @@ TEST(Cli, TrainDetectorResumeContinuesTheSameLoss) {
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-4 * expected[i]) << "row " << i;
 }
 
-// Without --model, eval detector and eval pipeline use the models shipped in models/pretrained
-// (found beside the build tree): the face detector is above OpenCV's Haar cascade (AP@0.5 0.325
-// for faces >= 32 px, experiments/baselines; the shipped detector scores 0.616).
+// Without --model, eval detector, eval classifier and eval pipeline use the models shipped in
+// models/pretrained (found beside the build tree): the face detector is above OpenCV's Haar cascade
+// (AP@0.5 0.325 for faces >= 32 px, experiments/baselines; the shipped detector scores 0.616), and
+// the classifier is the ensemble of the two shipped networks, not the first alone.
 TEST(Cli, EvaluationsDefaultToTheShippedModels) {
   const fs::path pretrained = fs::path(FACEKIT_SOURCE_DIR) / "models" / "pretrained";
   FACEKIT_REQUIRE_PATH(pretrained / "yolo-fastest-1.1-face.weights");
   FACEKIT_REQUIRE_PATH(pretrained / "age_gender.pt");
+  FACEKIT_REQUIRE_PATH(pretrained / "age_gender_2.pt");
   FACEKIT_REQUIRE_PATH(kWider);
   TempDir dir;
+  const std::string faces = "eval classifier --dataset utkface:" + (shared_dir() / "data" / "utkface").string() +
+                            " --split " + utkface_split(dir.path(), 200, 10) + " --threads 2 --json ";
+  const Result by_default = run_facekit(faces + (dir / "default.json"));
+  ASSERT_EQ(by_default.exit_code, 0) << by_default.output;
+  const std::string both = " --model " + (pretrained / "age_gender.pt").string() + " --model " +
+                           (pretrained / "age_gender_2.pt").string();
+  ASSERT_EQ(run_facekit(faces + (dir / "both.json") + both).exit_code, 0);
+  ASSERT_EQ(run_facekit(faces + (dir / "first.json") + " --model " + (pretrained / "age_gender.pt").string()).exit_code, 0);
+  const std::string ensemble = read_file(dir.path() / "default.json");
+  EXPECT_EQ(ensemble, read_file(dir.path() / "both.json"));
+  EXPECT_NE(json_number(ensemble, "age_mae"), json_number(read_file(dir.path() / "first.json"), "age_mae"));
   const Result detector = run_facekit("eval detector --dataset wider:" + kWiderGt + " --threads 2 --json " + (dir / "d.json"));
   ASSERT_EQ(detector.exit_code, 0) << detector.output;
   EXPECT_GT(json_number(read_file(dir.path() / "d.json"), "min32"), 0.4);

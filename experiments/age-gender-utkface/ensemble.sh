@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Stage 13 of the age-gender experiment: the shipped stage 5 and stage 13's retrained stage 11, both
-# stored as float16, averaged face by face (facekit's ensemble: --model A --model B), against stage 5
-# alone; UTKFace val (the choice), UTKFace test and All-Age-Faces, all with --tta. Writes a JSON report
-# per model and set into $OUT/ensemble/ and prints one table. The rule is in README.md (stage 13).
+# Stage 13 of the age-gender experiment: stage 5 (shipped alone until stage 13) and stage 13's
+# retrained stage 11, both stored as float16, averaged face by face (facekit's ensemble: --model A
+# --model B), against stage 5 alone; UTKFace val (the choice), UTKFace test and All-Age-Faces, all with
+# --tta. Writes a JSON report per model and set into $OUT/ensemble/ and prints one table. The rule is
+# in README.md (stage 13). The two float16 files it writes are what models/pretrained/ now ships.
 #   bash experiments/age-gender-utkface/ensemble.sh   # from the repository root, after stage 13's training
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,13 +11,15 @@ data=../shared/data
 out=${OUT:-runs/age-gender-utkface-stage13}/ensemble
 mkdir -p "$out"
 export OMP_WAIT_POLICY=PASSIVE  # see experiments/face-detector/run.sh
-build/tools/facekit convert classifier2fp16 --checkpoint models/pretrained/age_gender.pt -o "$out/stage5-fp16.pt"
+stage5=runs/age-gender-utkface-stage5.pt  # stage 5's float32 checkpoint, as shipped until stage 13
+[ -f "$stage5" ] || git show 99e2da8:models/pretrained/age_gender.pt > "$stage5"
+build/tools/facekit convert classifier2fp16 --checkpoint "$stage5" -o "$out/stage5-fp16.pt"
 build/tools/facekit convert classifier2fp16 --checkpoint "${OUT:-runs/age-gender-utkface-stage13}/weights/best.pt" \
   -o "$out/stage11-fp16.pt"
 evaluate() {  # NAME SET: facekit eval classifier of model list NAME on SET (val, test or aaf)
   local models=()
   case $1 in
-    stage5) models=(--model models/pretrained/age_gender.pt) ;;
+    stage5) models=(--model "$stage5") ;;
     stage5-fp16) models=(--model "$out/stage5-fp16.pt") ;;
     stage11-fp16) models=(--model "$out/stage11-fp16.pt") ;;
     ensemble) models=(--model "$out/stage5-fp16.pt" --model "$out/stage11-fp16.pt") ;;

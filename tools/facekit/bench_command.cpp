@@ -284,7 +284,8 @@ int run_bench(const std::vector<std::string>& args) {
   options_desc.add_options()
       ("detector", po::value<std::string>()->default_value(""), "Darknet .weights (default: the shipped face detector)")
       ("cfg", po::value<std::string>()->default_value(""), "its cfg (default: beside the weights)")
-      ("classifier", po::value<std::string>()->default_value(""), "AgeGenderNet checkpoint (default: the shipped one)")
+      ("classifier", po::value<std::string>()->default_value(""),
+       "AgeGenderNet checkpoint (default: the shipped ensemble, its first network alone in the classifier rows)")
       ("photo", po::value<std::string>()->default_value(kDefaultPhoto), "the photo the whole pipeline runs on")
       ("min-time", po::value<double>()->default_value(1.0), "seconds each case runs at least");
   add_runtime_options(&options_desc);
@@ -297,14 +298,14 @@ int run_bench(const std::vector<std::string>& args) {
   std::string weights = vm["detector"].as<std::string>(), cfg = vm["cfg"].as<std::string>();
   if (weights.empty()) weights = default_model(kDefaultDetectorFile);
   if (cfg.empty()) cfg = fs::path(weights).replace_extension(".cfg").string();
-  std::string classifier = vm["classifier"].as<std::string>();
-  if (classifier.empty()) classifier = default_model(kDefaultClassifierFile);
+  const std::string given = vm["classifier"].as<std::string>();
+  const std::vector<std::string> classifiers = given.empty() ? default_classifiers() : std::vector<std::string>{given};
 
   const fs::path temp = fs::temp_directory_path() / ("facekit_bench_" + std::to_string(::getpid()));
   fs::create_directories(temp);
   std::vector<Section> sections = {detector_section(options, cfg, weights, temp),
-                                   classifier_section(options, classifier, temp)};
-  sections.push_back(pipeline_section(options, vm["photo"].as<std::string>(), {weights, cfg, {classifier}, {}}));
+                                   classifier_section(options, classifiers.front(), temp)};
+  sections.push_back(pipeline_section(options, vm["photo"].as<std::string>(), {weights, cfg, classifiers, {}}));
   sections.push_back(sgemm_section(options));
   fs::remove_all(temp);
 

@@ -109,11 +109,11 @@ Classifier load_classifier_ensemble(const std::vector<std::string>& paths, torch
 void add_classifier_option(po::options_description* options, const char* name) {
   options->add_options()(name, po::value<std::vector<std::string>>()->composing(),
                          "AgeGenderNet checkpoint (.pt) or its ONNX export (.onnx); given more than once, their predictions "
-                         "are averaged (an ensemble; same crop and classes) (default: the shipped classifier)");
+                         "are averaged (an ensemble; same crop and classes) (default: the shipped ensemble of two)");
 }
 
 std::vector<std::string> classifier_files(const po::variables_map& vm, const char* name) {
-  if (!vm.count(name)) return {default_model(kDefaultClassifierFile)};
+  if (!vm.count(name)) return default_classifiers();
   return vm[name].as<std::vector<std::string>>();
 }
 

@@ -31,7 +31,7 @@ Classifier ensemble_of(const std::vector<Classifier>& members, const std::vector
 Classifier load_classifier_ensemble(const std::vector<std::string>& paths, torch::Device device);
 
 // --NAME M for the commands that classify faces, given once or more (an ensemble); the files given, or
-// the shipped classifier when none.
+// the shipped ensemble (default_classifiers) when none.
 void add_classifier_option(po::options_description* options, const char* name);
 std::vector<std::string> classifier_files(const po::variables_map& vm, const char* name);
 

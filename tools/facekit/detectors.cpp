@@ -256,4 +256,10 @@ std::string default_model(const std::string& file) {
                    "); give one explicitly");
 }
 
+std::vector<std::string> default_classifiers() {
+  std::vector<std::string> files;
+  for (const char* file : kDefaultClassifierFiles) files.push_back(default_model(file));
+  return files;
+}
+
 }  // namespace facekit::cli

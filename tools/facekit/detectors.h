@@ -29,8 +29,12 @@ struct DetectionThresholds {
 // beside the executable's source tree (build/tools/facekit -> models/pretrained), then in
 // ./models/pretrained. Throws UsageError naming where it looked when the file is in none of them.
 constexpr const char* kDefaultDetectorFile = "yolo-fastest-1.1-face.weights";
-constexpr const char* kDefaultClassifierFile = "age_gender.pt";
 std::string default_model(const std::string& file);
+
+// The default classifier: two AgeGenderNets whose predictions are averaged face by face, an ensemble
+// (experiments/age-gender-utkface/, stage 13), each found as default_model finds a file.
+constexpr const char* kDefaultClassifierFiles[] = {"age_gender.pt", "age_gender_2.pt"};
+std::vector<std::string> default_classifiers();
 
 // X.weights (with `cfg`, else the .cfg beside it) or a facekit Darknet checkpoint X.pt, built for
 // `input_size` (empty: the cfg's or the checkpoint's).

@@ -61,7 +61,7 @@ Backend parse_backend(const std::string& name) {
 Models load_models(const ModelFiles& requested, Backend backend, cli::DetectionThresholds thresholds, torch::Device device) {
   ModelFiles files = requested;
   if (files.detector.empty()) files.detector = cli::default_model(cli::kDefaultDetectorFile);
-  if (files.classifiers.empty()) files.classifiers = {cli::default_model(cli::kDefaultClassifierFile)};
+  if (files.classifiers.empty()) files.classifiers = cli::default_classifiers();
   require_file(files.detector, "detector");
   for (const auto& c : files.classifiers) require_file(c, "classifier");
   const auto& classifiers = files.classifiers;
