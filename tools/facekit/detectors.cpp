@@ -59,11 +59,11 @@ SizedDarknet sized_darknet(const std::string& model_path, const std::string& cfg
   return sized;
 }
 
-// Every class's detections of `bgr` at the net's input size, in image pixels, after NMS.
-std::vector<darknet::Detection> detect_at_size(const SizedDarknet& net, const cv::Mat& bgr, torch::Device device,
+// Every class's detections of `rgb` at the net's input size, in image pixels, after NMS.
+std::vector<darknet::Detection> detect_at_size(const SizedDarknet& net, const PlanarImage& rgb, torch::Device device,
                                                DetectionThresholds thresholds) {
   LetterboxGeometry geometry;
-  PlanarImage input = fit_to_input(to_planar_rgb(bgr), net.def.width, net.def.height, net.def.letterbox, &geometry);
+  PlanarImage input = fit_to_input(rgb, net.def.width, net.def.height, net.def.letterbox, &geometry);
   const auto tensor = torch::from_blob(input.data.data(), {1, 3, net.def.height, net.def.width}).to(device);
   return darknet::decode_detections(net.def, net.forward_all(tensor), geometry, thresholds.conf, thresholds.nms);
 }
@@ -79,23 +79,31 @@ Detector darknet_detector(const std::string& model_path, const std::string& cfg_
   }
   return [nets, class_id, device, thresholds](const cv::Mat& bgr) {
     c10::InferenceMode inference;
+    const PlanarImage rgb = to_planar_rgb(bgr);  // once: every size resizes from it
     std::vector<darknet::Detection> all;
     for (const auto& net : nets) {
-      const auto detections = detect_at_size(net, bgr, device, thresholds);
+      const auto detections = detect_at_size(net, rgb, device, thresholds);
       all.insert(all.end(), detections.begin(), detections.end());
     }
     return boxes_of_class(darknet::non_max_suppression(std::move(all), thresholds.nms), class_id);
   };
 }
 
-// "WxH" of the ONNX metadata.
-cv::Size parse_input_size(const std::string& text, const std::string& path) {
+// "WxH" with positive sides, or with `square_allowed` also "S" for SxS; an empty size otherwise.
+cv::Size parse_size(const std::string& text, bool square_allowed) {
   int w = 0, h = 0;
   char x = 0, extra = 0;
-  if (std::sscanf(text.c_str(), "%d%c%d%c", &w, &x, &h, &extra) != 3 || x != 'x' || w <= 0 || h <= 0) {
-    throw std::runtime_error(path + ": metadata input_size: expected WxH, found '" + text + "'");
-  }
-  return {w, h};
+  const int fields = std::sscanf(text.c_str(), "%d%c%d%c", &w, &x, &h, &extra);
+  if (fields == 1 && square_allowed) h = w;
+  const bool shaped = (fields == 1 && square_allowed) || (fields == 3 && x == 'x');
+  return shaped && w > 0 && h > 0 ? cv::Size(w, h) : cv::Size();
+}
+
+// "WxH" of the ONNX metadata.
+cv::Size parse_input_size(const std::string& text, const std::string& path) {
+  const cv::Size size = parse_size(text, /*square_allowed=*/false);
+  if (size.empty()) throw std::runtime_error(path + ": metadata input_size: expected WxH, found '" + text + "'");
+  return size;
 }
 
 // The head outputs of a raw export, run through the yolo/region activations: the per-layer
@@ -209,16 +217,12 @@ std::vector<cv::Size> parse_input_sizes(const std::string& text) {
   std::stringstream list(text);
   std::string item;
   while (std::getline(list, item, ',')) {
-    int w = 0, h = 0;
-    char x = 0, extra = 0;
-    const int fields = std::sscanf(item.c_str(), "%d%c%d%c", &w, &x, &h, &extra);
-    if (fields == 1) h = w;
-    const bool shaped = fields == 1 || (fields == 3 && x == 'x');
-    if (!shaped || w <= 0 || h <= 0 || w % kDarknetStride || h % kDarknetStride) {
+    const cv::Size size = parse_size(item, /*square_allowed=*/true);
+    if (size.empty() || size.width % kDarknetStride || size.height % kDarknetStride) {
       throw UsageError("--input-size: '" + item +
                        "' is not S or WxH with sides a positive multiple of 32 (e.g. 416 or 320,512)");
     }
-    sizes.emplace_back(w, h);
+    sizes.push_back(size);
   }
   if (sizes.empty() || text.back() == ',') {
     throw UsageError("--input-size: expected sizes like 416 or 320,512, got '" + text + "'");
