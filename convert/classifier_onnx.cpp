@@ -173,22 +173,11 @@ class AgeGenderOnnxExporter {
     add_output(softmax(linear("gender", pooled), "gender_softmax"), "gender");
     add_output(softmax(linear("age", pooled), "age_softmax"), "age");
     if (!config_.age_regression) return;
+    // The expected age: the probabilities over 0..100 times the years (eval/classify_faces).
+    std::vector<float> years(kAgeYearsClasses);
+    for (size_t i = 0; i < years.size(); ++i) years[i] = static_cast<float>(i);
     const std::string p = softmax(linear("age_years", pooled), "age_years_softmax");
-    add_output(p, "age_years_prob");
-    add_output(median_year(p), "age_years");
-  }
-
-  // eval::age_in_years in the graph. The smallest year whose cumulative probability reaches 1/2 is
-  // the number of years whose cumulative probability is below 1/2: the sum over years of
-  // ceil(1/2 - cdf), which is 1 below 1/2 and 0 from 1/2 on (cdf lies in [0, 1]). cdf = p U with
-  // U[i][j] = 1 where year i <= year j. (CumSum and comparisons would do it too; OpenCV dnn 4.6
-  // runs MatMul, Sub and Ceil.)
-  std::string median_year(const std::string& p) {
-    const auto at_or_before = torch::ones({kAgeYearsClasses, kAgeYearsClasses}).triu();
-    const std::string cdf = g_.op("MatMul", {p, g_.weights("years_at_or_before", at_or_before)}, "age_years_cdf");
-    const std::string below = g_.op("Ceil", {g_.op("Sub", {g_.scalar("half", 0.5f), cdf}, "half_minus_cdf")}, "below_half");
-    const std::vector<float> ones(kAgeYearsClasses, 1.0f);
-    return g_.op("MatMul", {below, g_.float32("one_per_year", ones)}, "age_years_median");
+    add_output(g_.op("MatMul", {p, g_.float32("years", years)}, "age_years_expectation"), "age_years");
   }
 
   const AgeGenderConfig& config_;

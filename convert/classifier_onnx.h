@@ -4,9 +4,7 @@
 // Input `input` (N, 3, S, S) float32: face crops as datasets/preprocess makes them (face_crop, then
 // append_normalised_chw with the checkpoint's normalisation). Outputs, softmax probabilities:
 // `gender` (N, 2) in the order of the gender labels, `age` (N, K) over the age intervals, and with
-// the age-regression head `age_years_prob` (N, 101) over 0..100 years and `age_years` (N), its
-// median in whole years (eval::age_in_years; facekit averages ensembles' distributions, so it reads
-// `age_years_prob`). Eval mode: dropout is
+// the age-regression head `age_years` (N): the expected age over 0..100. Eval mode: dropout is
 // the identity, BatchNorm is folded into the convolutions, the auxiliary head is left out.
 //
 // Metadata: `age_gender_config` (the checkpoint's config as JSON: everything a runtime needs to

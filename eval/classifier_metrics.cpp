@@ -35,17 +35,6 @@ float expected_age(const std::vector<float>& age_prob, const std::vector<AgeInte
   return static_cast<float>(sum);
 }
 
-std::optional<float> age_in_years(const FacePrediction& prediction) {
-  const auto& p = prediction.age_years_prob;
-  if (p.empty()) return std::nullopt;
-  double cumulative = 0;
-  for (size_t year = 0; year < p.size(); ++year) {
-    cumulative += p[year];
-    if (cumulative >= 0.5) return static_cast<float>(year);
-  }
-  return static_cast<float>(p.size() - 1);  // rounding left the total below 1/2
-}
-
 ClassifierReport evaluate_classifier(const std::vector<FaceLabel>& labels, const std::vector<FacePrediction>& predictions,
                                      const std::vector<AgeInterval>& intervals, int skipped) {
   if (labels.size() != predictions.size()) throw std::invalid_argument("evaluate_classifier: one prediction per label");
@@ -83,7 +72,7 @@ ClassifierReport evaluate_classifier(const std::vector<FaceLabel>& labels, const
       ++report.age_n;
     }
     if (label.age >= 0) {
-      const float estimate = age_in_years(p).value_or(expected_age(p.age_prob, intervals));
+      const float estimate = p.age_years ? *p.age_years : expected_age(p.age_prob, intervals);
       abs_error += std::abs(estimate - label.age);
       ++report.mae_n;
       if (label.age_interval >= 0) {

@@ -6,9 +6,9 @@
 //               the nearest interval, ties to the lower), over faces with a known age or interval.
 //  age_1off     the predicted interval is the label's or a neighbour in the list (Levi and Hassner
 //               2015, "1-off" accuracy).
-//  age_mae      mean |estimate - age| in years over faces with an exact age. The estimate is
-//               age_in_years when the model has an age-regression head, otherwise the expectation
-//               of interval midpoints under the predicted interval distribution.
+//  age_mae      mean |estimate - age| in years over faces with an exact age. The estimate is the
+//               age-regression head's expected value when the model has one, otherwise the
+//               expectation of interval midpoints under the predicted interval distribution.
 //  confusion    rows: the label, columns: the prediction (counts).
 #pragma once
 
@@ -29,13 +29,8 @@ struct FaceLabel {
 struct FacePrediction {
   std::vector<float> gender_prob;  // 2, sums to 1
   std::vector<float> age_prob;     // one per interval, sums to 1
-  std::vector<float> age_years_prob;  // P(age = 0..100 years) from an age-regression head; empty without one
+  std::optional<float> age_years;  // from an age-regression head
 };
-
-// The age-regression head's estimate in whole years: the median of age_years_prob, the smallest year
-// whose cumulative probability reaches 1/2 (the estimate with the least expected absolute error
-// under the distribution, which is what MAE measures); nullopt without the head.
-std::optional<float> age_in_years(const FacePrediction& prediction);
 
 struct ClassifierReport {
   int n = 0;        // faces scored

@@ -12,18 +12,21 @@ std::vector<float> row(const torch::Tensor& probabilities, int64_t i) {
   return std::vector<float>(r.data_ptr<float>(), r.data_ptr<float>() + r.numel());
 }
 
-// sum += x, every distribution (years only while both have them).
+// sum += x, probabilities and years (years only while both have them).
 void add_to(FacePrediction* sum, const FacePrediction& x) {
   for (size_t k = 0; k < sum->gender_prob.size(); ++k) sum->gender_prob[k] += x.gender_prob[k];
   for (size_t k = 0; k < sum->age_prob.size(); ++k) sum->age_prob[k] += x.age_prob[k];
-  if (x.age_years_prob.empty()) sum->age_years_prob.clear();
-  for (size_t k = 0; k < sum->age_years_prob.size(); ++k) sum->age_years_prob[k] += x.age_years_prob[k];
+  if (sum->age_years && x.age_years) {
+    *sum->age_years += *x.age_years;
+  } else {
+    sum->age_years.reset();
+  }
 }
 
 void scale(FacePrediction* p, float factor) {
   for (float& v : p->gender_prob) v *= factor;
   for (float& v : p->age_prob) v *= factor;
-  for (float& v : p->age_years_prob) v *= factor;
+  if (p->age_years) *p->age_years *= factor;
 }
 
 }  // namespace
@@ -35,10 +38,15 @@ std::vector<FacePrediction> predict_faces(AgeGenderNet& net, const torch::Tensor
   const auto gender = torch::softmax(out.gender_logits, 1).to(torch::kCPU).to(torch::kFloat);
   const auto age = torch::softmax(out.age_logits, 1).to(torch::kCPU).to(torch::kFloat);
   torch::Tensor years;
-  if (out.age_years_logits.defined()) years = torch::softmax(out.age_years_logits, 1).to(torch::kCPU).to(torch::kFloat);
+  if (out.age_years_logits.defined()) {
+    const auto p = torch::softmax(out.age_years_logits, 1).to(torch::kCPU).to(torch::kFloat);
+    years = (p * torch::arange(p.size(1), p.options())).sum(1);  // the expectation over 0..100 years
+  }
   std::vector<FacePrediction> predictions;
   for (int64_t i = 0; i < input.size(0); ++i) {
-    predictions.push_back({row(gender, i), row(age, i), years.defined() ? row(years, i) : std::vector<float>{}});
+    FacePrediction p{row(gender, i), row(age, i), {}};
+    if (years.defined()) p.age_years = years[i].item<float>();
+    predictions.push_back(std::move(p));
   }
   return predictions;
 }

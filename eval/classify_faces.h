@@ -21,7 +21,7 @@ std::vector<FacePrediction> predict_faces(AgeGenderNet& net, const torch::Tensor
 using FacePredictor = std::function<std::vector<FacePrediction>(const torch::Tensor& input)>;
 FacePredictor torch_face_predictor(AgeGenderNet net, torch::Device device);
 
-// The mean of several predictors' distributions, face by face: an ensemble (every predictor
+// The mean of several predictors' probabilities and years, face by face: an ensemble (every predictor
 // must take the same crops and predict the same classes; years only where all of them have them).
 FacePredictor averaged(std::vector<FacePredictor> predictors);
 

@@ -14,26 +14,18 @@ std::vector<float> one_hot(int i, int n = 8) {
   return p;
 }
 
-// P(age = 0..100 years) with the given masses at the given years.
-std::vector<float> years_prob(const std::vector<std::pair<int, float>>& masses) {
-  std::vector<float> p(101, 0.f);
-  for (const auto& [year, mass] : masses) p[static_cast<size_t>(year)] = mass;
-  return p;
-}
-
 // Four faces (Adience intervals, midpoints 1 5 10 17.5 28.5 40.5 50.5 80):
 //  1. male, (25, 32), 28 y; predicted male, one-hot (25, 32): exact; estimate 28.5, error 0.5
 //  2. female, (8, 12), 10 y; predicted male, .6 (15, 20) .4 (8, 12): 1-off; estimate 14.5, error 4.5
 //  3. unknown gender, (60, 100) only (Adience-like); predicted (38, 43): neither exact nor 1-off
-//  4. female, (0, 2), 1 y; predicted female, (0, 2), regression head .2 at 0, .4 at 3, .4 at 60 years:
-//     its median 3 is the estimate (its mean would be 25.2): error 2
+//  4. female, (0, 2), 1 y; predicted female, (0, 2), regression head says 3: error 2
 TEST(ClassifierMetrics, HandComputed) {
   const std::vector<FaceLabel> labels = {{0, 4, 28}, {1, 2, 10}, {-1, 7, -1}, {1, 0, 1}};
   std::vector<float> mixed(8, 0.f);
   mixed[3] = .6f;
   mixed[2] = .4f;
   const std::vector<FacePrediction> predictions = {
-      {{.7f, .3f}, one_hot(4), {}}, {{.6f, .4f}, mixed, {}}, {{.5f, .5f}, one_hot(5), {}}, {{.2f, .8f}, one_hot(0), years_prob({{0, .2f}, {3, .4f}, {60, .4f}})}};
+      {{.7f, .3f}, one_hot(4), {}}, {{.6f, .4f}, mixed, {}}, {{.5f, .5f}, one_hot(5), {}}, {{.2f, .8f}, one_hot(0), 3.f}};
   const auto r = evaluate_classifier(labels, predictions, adience_intervals(), 2);
   EXPECT_EQ(r.n, 4);
   EXPECT_EQ(r.skipped, 2);
@@ -77,14 +69,6 @@ TEST(ClassifierMetrics, ExpectedAgeUsesMidpoints) {
   p[7] = .5f;  // midpoint 80
   EXPECT_FLOAT_EQ(expected_age(p, adience_intervals()), 40.5f);
   EXPECT_THROW(expected_age({1.f}, adience_intervals()), std::invalid_argument);
-}
-
-// The smallest year whose cumulative probability reaches 1/2, not the mean.
-TEST(ClassifierMetrics, AgeInYearsIsTheMedian) {
-  EXPECT_EQ(age_in_years({{1, 0}, one_hot(0), years_prob({{10, .3f}, {20, .3f}, {90, .4f}})}), 20.f);  // mean 45
-  EXPECT_EQ(age_in_years({{1, 0}, one_hot(0), years_prob({{10, .5f}, {30, .5f}})}), 10.f);  // 1/2 reached at 10
-  EXPECT_EQ(age_in_years({{1, 0}, one_hot(0), years_prob({{100, 1.f}})}), 100.f);
-  EXPECT_FALSE(age_in_years({{1, 0}, one_hot(0), {}}).has_value());
 }
 
 TEST(ClassifierMetrics, MismatchedOutputsAreRefused) {

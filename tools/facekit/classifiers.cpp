@@ -21,7 +21,7 @@ std::vector<float> blob_row(const cv::Mat& blob, int i) {
 eval::FacePredictor onnx_face_predictor(const std::string& path, bool age_regression) {
   auto net = std::make_shared<cv::dnn::Net>(cv::dnn::readNetFromONNX(path));
   std::vector<std::string> outputs = {"gender", "age"};
-  if (age_regression) outputs.push_back("age_years_prob");
+  if (age_regression) outputs.push_back("age_years");
   return [net, outputs](const torch::Tensor& input) {
     auto contiguous = input.contiguous();
     const std::vector<int> shape(contiguous.sizes().begin(), contiguous.sizes().end());
@@ -30,8 +30,9 @@ eval::FacePredictor onnx_face_predictor(const std::string& path, bool age_regres
     net->forward(blobs, outputs);
     std::vector<eval::FacePrediction> predictions;
     for (int i = 0; i < shape[0]; ++i) {
-      predictions.push_back({blob_row(blobs[0], i), blob_row(blobs[1], i),
-                             blobs.size() > 2 ? blob_row(blobs[2], i) : std::vector<float>{}});
+      eval::FacePrediction p{blob_row(blobs[0], i), blob_row(blobs[1], i), {}};
+      if (blobs.size() > 2) p.age_years = blobs[2].ptr<float>()[i];
+      predictions.push_back(std::move(p));
     }
     return predictions;
   };

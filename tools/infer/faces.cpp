@@ -47,7 +47,7 @@ void classify_faces(const cv::Mat& bgr, const cli::Classifier& classifier, const
   for (size_t i = 0; i < faces->size(); ++i) {
     (*faces)[i].gender_dist = std::move(predictions[i].gender_prob);
     (*faces)[i].age_dist = std::move(predictions[i].age_prob);
-    (*faces)[i].age_years = eval::age_in_years(predictions[i]);
+    (*faces)[i].age_years = predictions[i].age_years;
   }
 }
 
