@@ -81,6 +81,8 @@ class AgeGenderNetImpl : public torch::nn::Module {
   // The trunk in eval mode (frozen BN statistics) while the heads stay as they are.
   void backbone_eval() { backbone->eval(); }
   int64_t feature_channels() const { return backbone->feature_channels(); }
+  // How many oneDNN plans a prepare_for_inference copy has made so far.
+  size_t onednn_plan_count() const { return backbone->onednn_plan_count(); }
 
  private:
   InceptionV3 backbone{nullptr};

@@ -347,6 +347,25 @@ torch::Tensor InceptionV3Impl::transform(const torch::Tensor& x) const {
   return x * (std / 0.5) + (mean - 0.5) / 0.5;
 }
 
+// The batch in chunks of power-of-two sizes up to kMaxPlanBatch (13 faces run as 8 + 4 + 1), so at
+// most six plans per crop size: each plan holds the maps of its batch size, and one plan per face
+// count grew without bound on crowded photos (7.9 GB and 206 ms per photo in facekit-infer over
+// wider-val-dev, mostly making plans).
+torch::Tensor InceptionV3Impl::planned_features(const torch::Tensor& x) {
+  std::vector<torch::Tensor> pooled;
+  for (int64_t start = 0; start < x.size(0);) {
+    int64_t n = kMaxPlanBatch;
+    while (n > x.size(0) - start) n /= 2;
+    auto dims = x.sizes().vec();
+    dims[0] = n;
+    auto& plan = plans_[dims];
+    if (!plan) plan = make_plan(dims);
+    pooled.push_back(torch::flatten(plan->run(x.narrow(0, start, n))[0], 1));
+    start += n;
+  }
+  return pooled.size() == 1 ? pooled[0] : torch::cat(pooled);
+}
+
 InceptionFeatures InceptionV3Impl::forward_features(const torch::Tensor& input) {
   TORCH_CHECK(input.dim() == 4 && input.size(1) == 3, "Inception-v3: expected N x 3 x H x W, got ", input.sizes());
   TORCH_CHECK(input.size(2) >= kInceptionMinInputSize && input.size(3) >= kInceptionMinInputSize,
@@ -355,11 +374,7 @@ InceptionFeatures InceptionV3Impl::forward_features(const torch::Tensor& input) 
   auto x = transform(input);              // N x 3 x 299 x 299
   const bool planned = use_plans_ && x.is_cpu() && x.scalar_type() == torch::kFloat32 && !is_training() &&
                        !torch::GradMode::is_enabled();
-  if (planned) {
-    auto& plan = plans_[x.sizes().vec()];
-    if (!plan) plan = make_plan(x.sizes().vec());
-    return {torch::flatten(plan->run(x)[0], 1), {}};  // no Mixed_6e: the aux head only trains
-  }
+  if (planned) return {planned_features(x), {}};  // no Mixed_6e: the aux head only trains
   x = Conv2d_1a_3x3(x);                   // N x 32 x 149 x 149
   x = Conv2d_2a_3x3(x);                   // N x 32 x 147 x 147
   x = Conv2d_2b_3x3(x);                   // N x 64 x 147 x 147

@@ -202,8 +202,10 @@ class InceptionV3Impl : public torch::nn::Module {
 
   // For inference copies whose BasicConv2d are all folded (prepare_for_inference in
   // age_gender_net.h): from then on, forward_features on a float32 CPU input without autograd runs
-  // one OnednnPlan per input shape (made on first use), and leaves `mixed_6e` undefined.
+  // OnednnPlans (made on first use, one per crop size and power-of-two batch size up to
+  // kMaxPlanBatch; other batches run in such chunks), and leaves `mixed_6e` undefined.
   void use_onednn_plans() { use_plans_ = true; }
+  size_t onednn_plan_count() const { return plans_.size(); }  // each holds the maps of its batch
 
   const InceptionV3Options& options() const { return options_; }
   int64_t feature_channels() const { return feature_channels_; }
@@ -212,6 +214,8 @@ class InceptionV3Impl : public torch::nn::Module {
  private:
   torch::Tensor transform(const torch::Tensor& x) const;
   std::unique_ptr<OnednnPlan> make_plan(const std::vector<int64_t>& input_dims) const;  // up to the pooled features
+  torch::Tensor planned_features(const torch::Tensor& x);
+  static constexpr int64_t kMaxPlanBatch = 32;
 
   InceptionV3Options options_;
   int64_t feature_channels_ = 0, mixed_6e_channels_ = 0;
@@ -226,7 +230,7 @@ class InceptionV3Impl : public torch::nn::Module {
   torch::nn::Dropout dropout{nullptr};
   torch::nn::Linear fc{nullptr};
   bool use_plans_ = false;
-  std::map<std::vector<int64_t>, std::unique_ptr<OnednnPlan>> plans_;  // per input shape
+  std::map<std::vector<int64_t>, std::unique_ptr<OnednnPlan>> plans_;  // per chunk shape
 };
 TORCH_MODULE(InceptionV3);
 
