@@ -311,6 +311,28 @@ TEST(Cli, EvalDetectorInputSizeIsTheCfgsSize) {
             std::string::npos) << haar.output;
 }
 
+// facekit bench (the shipped models, a hundredth of a second per case): every backend's row, the two
+// speed ratios, the pipeline in both backends; with --input-size only the torch pipeline (the ONNX
+// backend runs the export's one size).
+TEST(Cli, BenchTimesEveryBackendAndThePipelineAtTheGivenSizes) {
+  const fs::path photo = shared_dir() / "data" / "seed-demo" / "friends.jpg";
+  FACEKIT_REQUIRE_PATH(photo);
+  const std::string common = "bench --threads 2 --min-time 0.01 --photo " + photo.string();
+  const Result plain = run_facekit(common);
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  for (const char* row : {"\nfacekit torch (prepared)  ", "\nOpenCV dnn (Darknet files)  ", "\nlibdarknet (1 thread)  ",
+                          "\nfacekit torch (prepared) batch 8  ", "\nOpenCV dnn (ONNX export) batch 8  ",
+                          "libdarknet (1 thread) / facekit torch (prepared): ", "\nfacekit-infer torch (3 faces)  ",
+                          "\nfacekit-infer onnx (3 faces)  "}) {
+    EXPECT_NE(plain.output.find(row), std::string::npos) << row << "\n" << plain.output;
+  }
+  const Result sized = run_facekit(common + " --input-size 320,512");
+  ASSERT_EQ(sized.exit_code, 0) << sized.output;
+  EXPECT_NE(sized.output.find("\nfacekit-infer torch ("), std::string::npos) << sized.output;
+  EXPECT_EQ(sized.output.find("facekit-infer onnx"), std::string::npos) << sized.output;
+  EXPECT_EQ(run_facekit(common + " --input-size 330").exit_code, 2);
+}
+
 // Yolo-Fastest exported to ONNX and run by OpenCV dnn scores as the .weights run by LibTorch.
 // Its 'person' boxes hardly overlap faces (AP about 1e-4), so an absolute 1e-3 would prove
 // nothing: the bound is 1e-3 relative to max(value, 0.01). A --decode export is refused clearly.

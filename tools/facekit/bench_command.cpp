@@ -201,7 +201,8 @@ Section classifier_section(const Options& options, const std::string& path, cons
 }
 
 // The whole facekit-infer pipeline on one photo: detect, crop every face, classify them in one
-// batch (no drawing), with each backend. Returns no rows when the photo is missing.
+// batch (no drawing), with each backend (the torch one only with --input-size, which the ONNX
+// backend refuses). Returns no rows when the photo is missing.
 Section pipeline_section(const Options& options, const std::string& photo, const infer::ModelFiles& models) {
   Section s{"pipeline on " + photo, {}};
   const cv::Mat image = cv::imread(photo, cv::IMREAD_COLOR);
@@ -211,6 +212,7 @@ Section pipeline_section(const Options& options, const std::string& photo, const
   }
   for (const auto& [name, backend] : {std::pair{"facekit-infer torch", infer::Backend::kTorch},
                                       std::pair{"facekit-infer onnx", infer::Backend::kOnnx}}) {
+    if (backend == infer::Backend::kOnnx && !models.detector_sizes.empty()) continue;
     auto loaded = std::make_shared<infer::Models>(
         infer::load_models(models, backend, {kPipelineConfThresh, kPipelineNmsThresh}, torch::kCPU));
     const size_t faces = infer::select_faces(loaded->detect(image), {}).size();
@@ -288,9 +290,11 @@ int run_bench(const std::vector<std::string>& args) {
        "AgeGenderNet checkpoint (default: the shipped ensemble, its first network alone in the classifier rows)")
       ("photo", po::value<std::string>()->default_value(kDefaultPhoto), "the photo the whole pipeline runs on")
       ("min-time", po::value<double>()->default_value(1.0), "seconds each case runs at least");
+  add_input_size_option(&options_desc);
   add_runtime_options(&options_desc);
   const std::string usage =
-      "usage: facekit bench [--detector X.weights] [--cfg X.cfg] [--classifier X.pt] [--threads N] [--min-time S]";
+      "usage: facekit bench [--detector X.weights] [--cfg X.cfg] [--classifier X.pt] [--input-size S[,S...]]\n"
+      "                     [--threads N] [--min-time S]";
   po::variables_map vm;
   if (!parse_options(args, options_desc, usage, &vm)) return kExitOk;
   if (apply_runtime_options(vm) != torch::Device(torch::kCPU)) throw UsageError("facekit bench runs on the CPU only");
@@ -305,7 +309,8 @@ int run_bench(const std::vector<std::string>& args) {
   fs::create_directories(temp);
   std::vector<Section> sections = {detector_section(options, cfg, weights, temp),
                                    classifier_section(options, classifiers.front(), temp)};
-  sections.push_back(pipeline_section(options, vm["photo"].as<std::string>(), {weights, cfg, classifiers, {}}));
+  sections.push_back(
+      pipeline_section(options, vm["photo"].as<std::string>(), {weights, cfg, classifiers, input_sizes(vm)}));
   sections.push_back(sgemm_section(options));
   fs::remove_all(temp);
 
