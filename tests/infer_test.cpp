@@ -184,12 +184,12 @@ TEST(InferCli, SeedDemoPhotosGiveAnnotatedImagesAndOneJsonRecordEach) {
   EXPECT_GE(faces, 20);  // 45 with the shipped models at --conf-thresh 0.25
 }
 
-TEST(InferCli, TorchAndOnnxBackendsAgreeOnBoxesAndLabels) {
-  FACEKIT_REQUIRE_PATH(kSeedDemo);
+// The demo photos through both backends with `options`: the same faces, boxes and labels.
+void expect_backends_agree(const std::string& options) {
   TempDir dir;
   for (const std::string backend : {"torch", "onnx"}) {
     const auto r = run_infer("--input " + kSeedDemo.string() + " --backend " + backend + " --output '' --json " +
-                             dir / (backend + ".jsonl"));
+                             dir / (backend + ".jsonl") + options);
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   const auto torch_records = read_json_lines(dir / "torch.jsonl"), onnx_records = read_json_lines(dir / "onnx.jsonl");
@@ -208,7 +208,19 @@ TEST(InferCli, TorchAndOnnxBackendsAgreeOnBoxesAndLabels) {
       ++compared;
     }
   }
-  EXPECT_GE(compared, 20);
+  EXPECT_GE(compared, 20) << options;
+}
+
+TEST(InferCli, TorchAndOnnxBackendsAgreeOnBoxesAndLabels) {
+  FACEKIT_REQUIRE_PATH(kSeedDemo);
+  expect_backends_agree("");
+}
+
+// With several input sizes the onnx backend exports the detector once per size and merges their
+// boxes as the torch backend does (one that ran only the cfg's 416 would find other faces).
+TEST(InferCli, BackendsAgreeWithSeveralInputSizes) {
+  FACEKIT_REQUIRE_PATH(kSeedDemo);
+  expect_backends_agree(" --input-size 320,512");
 }
 
 // The shipped classifier with its age head's weights moved at random: a second, different member.

@@ -201,8 +201,7 @@ Section classifier_section(const Options& options, const std::string& path, cons
 }
 
 // The whole facekit-infer pipeline on one photo: detect, crop every face, classify them in one
-// batch (no drawing), with each backend (the torch one only with --input-size, which the ONNX
-// backend refuses). Returns no rows when the photo is missing.
+// batch (no drawing), with each backend. Returns no rows when the photo is missing.
 Section pipeline_section(const Options& options, const std::string& photo, const infer::ModelFiles& models) {
   Section s{"pipeline on " + photo, {}};
   const cv::Mat image = cv::imread(photo, cv::IMREAD_COLOR);
@@ -212,7 +211,6 @@ Section pipeline_section(const Options& options, const std::string& photo, const
   }
   for (const auto& [name, backend] : {std::pair{"facekit-infer torch", infer::Backend::kTorch},
                                       std::pair{"facekit-infer onnx", infer::Backend::kOnnx}}) {
-    if (backend == infer::Backend::kOnnx && !models.detector_sizes.empty()) continue;
     auto loaded = std::make_shared<infer::Models>(
         infer::load_models(models, backend, {kPipelineConfThresh, kPipelineNmsThresh}, torch::kCPU));
     const size_t faces = infer::select_faces(loaded->detect(image), {}).size();

@@ -59,34 +59,42 @@ SizedDarknet sized_darknet(const std::string& model_path, const std::string& cfg
   return sized;
 }
 
-// Every class's detections of `rgb` at the net's input size, in image pixels, after NMS.
-std::vector<darknet::Detection> detect_at_size(const SizedDarknet& net, const PlanarImage& rgb, torch::Device device,
-                                               DetectionThresholds thresholds) {
-  LetterboxGeometry geometry;
-  PlanarImage input = fit_to_input(rgb, net.def.width, net.def.height, net.def.letterbox, &geometry);
-  const auto tensor = torch::from_blob(input.data.data(), {1, 3, net.def.height, net.def.width}).to(device);
-  return darknet::decode_detections(net.def, net.forward_all(tensor), geometry, thresholds.conf, thresholds.nms);
+// Every class's detections of a photo (as planar RGB) at one input size, in image pixels, after NMS.
+using DetectAtSize = std::function<std::vector<darknet::Detection>(const PlanarImage& rgb)>;
+
+// A detector over several input sizes (multi-scale testing): the photo converted once, every size's
+// detections merged by one NMS (idempotent for a single size), then the boxes of `class_id`.
+Detector merged_over_sizes(std::vector<DetectAtSize> sizes, int class_id, float nms_thresh) {
+  return [sizes = std::move(sizes), class_id, nms_thresh](const cv::Mat& bgr) {
+    const PlanarImage rgb = to_planar_rgb(bgr);
+    std::vector<darknet::Detection> all;
+    for (const auto& detect : sizes) {
+      const auto detections = detect(rgb);
+      all.insert(all.end(), detections.begin(), detections.end());
+    }
+    return boxes_of_class(darknet::non_max_suppression(std::move(all), nms_thresh), class_id);
+  };
 }
 
-// A Darknet model (cfg + weights, or a facekit checkpoint) at each of `input_sizes` (none: its own);
-// the sizes' detections merged by one NMS (idempotent for a single size), boxes of `class_id`.
+DetectAtSize darknet_at_size(SizedDarknet net, torch::Device device, DetectionThresholds thresholds) {
+  return [net = std::move(net), device, thresholds](const PlanarImage& rgb) {
+    c10::InferenceMode inference;
+    LetterboxGeometry geometry;
+    PlanarImage input = fit_to_input(rgb, net.def.width, net.def.height, net.def.letterbox, &geometry);
+    const auto tensor = torch::from_blob(input.data.data(), {1, 3, net.def.height, net.def.width}).to(device);
+    return darknet::decode_detections(net.def, net.forward_all(tensor), geometry, thresholds.conf, thresholds.nms);
+  };
+}
+
+// A Darknet model (cfg + weights, or a facekit checkpoint) at each of `input_sizes` (none: its own).
 Detector darknet_detector(const std::string& model_path, const std::string& cfg_override, int class_id,
                           torch::Device device, DetectionThresholds thresholds,
                           const std::vector<cv::Size>& input_sizes) {
-  std::vector<SizedDarknet> nets;
+  std::vector<DetectAtSize> sizes;
   for (const cv::Size size : input_sizes.empty() ? std::vector<cv::Size>{cv::Size()} : input_sizes) {
-    nets.push_back(sized_darknet(model_path, cfg_override, size, device));
+    sizes.push_back(darknet_at_size(sized_darknet(model_path, cfg_override, size, device), device, thresholds));
   }
-  return [nets, class_id, device, thresholds](const cv::Mat& bgr) {
-    c10::InferenceMode inference;
-    const PlanarImage rgb = to_planar_rgb(bgr);  // once: every size resizes from it
-    std::vector<darknet::Detection> all;
-    for (const auto& net : nets) {
-      const auto detections = detect_at_size(net, rgb, device, thresholds);
-      all.insert(all.end(), detections.begin(), detections.end());
-    }
-    return boxes_of_class(darknet::non_max_suppression(std::move(all), thresholds.nms), class_id);
-  };
+  return merged_over_sizes(std::move(sizes), class_id, thresholds.nms);
 }
 
 // "WxH" with positive sides, or with `square_allowed` also "S" for SxS; an empty size otherwise.
@@ -130,8 +138,7 @@ std::vector<torch::Tensor> raw_heads_to_outputs(const darknet::NetDef& def, cv::
 // metadata's source_cfg) by the same decode as LibTorch's. --decode exports are refused: OpenCV
 // dnn 4.6 fails on their graph (a shape assertion in its importer); so are --nms exports, whose
 // built-in score threshold would cut the precision-recall curve.
-Detector onnx_detector(const std::string& path, const std::string& cfg_override, int class_id,
-                       DetectionThresholds thresholds) {
+DetectAtSize onnx_at_its_size(const std::string& path, const std::string& cfg_override, DetectionThresholds thresholds) {
   const auto metadata = darknet::read_onnx_metadata(path);
   const auto meta = [&](const std::string& key) {
     const auto it = metadata.find(key);
@@ -156,14 +163,13 @@ Detector onnx_detector(const std::string& path, const std::string& cfg_override,
     if (l.type == darknet::LayerType::kYolo) heads.push_back("yolo_" + std::to_string(l.index));
     if (l.type == darknet::LayerType::kRegion) heads.push_back("region_" + std::to_string(l.index));
   }
-  return [net, def, heads, input, use_letterbox, class_id, thresholds](const cv::Mat& bgr) {
+  return [net, def, heads, input, use_letterbox, thresholds](const PlanarImage& rgb) {
     LetterboxGeometry geometry;
-    PlanarImage planar = fit_to_input(to_planar_rgb(bgr), input.width, input.height, use_letterbox, &geometry);
+    PlanarImage planar = fit_to_input(rgb, input.width, input.height, use_letterbox, &geometry);
     const int shape[] = {1, 3, input.height, input.width};
     net->setInput(cv::Mat(4, shape, CV_32F, planar.data.data()));
-    return boxes_of_class(darknet::decode_detections(*def, raw_heads_to_outputs(*def, net.get(), heads), geometry,
-                                                     thresholds.conf, thresholds.nms),
-                          class_id);
+    return darknet::decode_detections(*def, raw_heads_to_outputs(*def, net.get(), heads), geometry, thresholds.conf,
+                                      thresholds.nms);
   };
 }
 
@@ -198,14 +204,21 @@ darknet::LoadedDarknet load_darknet_model(const std::string& model, const std::s
                                input_size.width, input_size.height);
 }
 
+Detector onnx_exports_detector(const std::vector<std::string>& exports, const std::string& cfg, int class_id,
+                               DetectionThresholds thresholds) {
+  std::vector<DetectAtSize> sizes;
+  for (const auto& path : exports) sizes.push_back(onnx_at_its_size(path, cfg, thresholds));
+  return merged_over_sizes(std::move(sizes), class_id, thresholds.nms);
+}
+
 Detector make_detector(const std::string& model, const std::string& cfg, int class_id, torch::Device device,
                        DetectionThresholds thresholds, const std::vector<cv::Size>& input_sizes) {
   const bool haar = model.rfind("haar:", 0) == 0, onnx = fs::path(model).extension() == ".onnx";
   if ((haar || onnx) && !input_sizes.empty()) {
-    throw UsageError("--input-size runs Darknet models (.weights, .pt) in LibTorch, not " + model);
+    throw UsageError("--input-size runs Darknet models (.weights, .pt), not " + model + ", which has one input size");
   }
   if (haar) return haar_detector(model.substr(5));
-  if (onnx) return onnx_detector(model, cfg, class_id, thresholds);
+  if (onnx) return onnx_exports_detector({model}, cfg, class_id, thresholds);
   return darknet_detector(model, cfg, class_id, device, thresholds, input_sizes);
 }
 

@@ -47,6 +47,12 @@ darknet::LoadedDarknet load_darknet_model(const std::string& model, const std::s
 Detector make_detector(const std::string& model, const std::string& cfg, int class_id, torch::Device device,
                        DetectionThresholds thresholds = {}, const std::vector<cv::Size>& input_sizes = {});
 
+// Raw ONNX exports of one Darknet model, one per input size (each export has one), run by OpenCV dnn
+// and merged as make_detector merges a Darknet model's sizes: facekit-infer's onnx backend with
+// --input-size.
+Detector onnx_exports_detector(const std::vector<std::string>& exports, const std::string& cfg, int class_id,
+                               DetectionThresholds thresholds);
+
 // --input-size for the commands that run a detector: "416", "416x320" or a comma-separated list of
 // them, each side a multiple of 32 (Darknet's detectors downsample by 32). Throws UsageError.
 void add_input_size_option(po::options_description* options);

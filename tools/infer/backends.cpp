@@ -31,11 +31,15 @@ struct TemporaryFolder {
   }
 };
 
-std::string detector_as_onnx(const ModelFiles& files, const fs::path& folder) {
-  darknet::LoadedDarknet model = cli::load_darknet_model(files.detector, files.detector_cfg);
-  const std::string path = (folder / "detector.onnx").string();
-  darknet::export_darknet_onnx(*model.net, darknet::OnnxExportOptions{}, path);
-  return path;
+// One raw export per --input-size (none: one at the cfg's size).
+std::vector<std::string> detector_as_onnx(const ModelFiles& files, const fs::path& folder) {
+  std::vector<std::string> exports;
+  for (const cv::Size size : files.detector_sizes.empty() ? std::vector<cv::Size>{cv::Size()} : files.detector_sizes) {
+    darknet::LoadedDarknet model = cli::load_darknet_model(files.detector, files.detector_cfg, size);
+    exports.push_back((folder / ("detector_" + std::to_string(exports.size()) + ".onnx")).string());
+    darknet::export_darknet_onnx(*model.net, darknet::OnnxExportOptions{}, exports.back());
+  }
+  return exports;
 }
 
 std::string classifier_as_onnx(const std::string& checkpoint, const fs::path& file) {
@@ -71,18 +75,20 @@ Models load_models(const ModelFiles& requested, Backend backend, cli::DetectionT
     throw cli::UsageError("--backend torch runs Darknet weights and .pt checkpoints; an .onnx model needs --backend onnx");
   }
   const bool exporting = backend == Backend::kOnnx && !all_onnx;
-  if (exporting && !files.detector_sizes.empty()) throw cli::UsageError("--input-size needs --backend torch");
   Models models;
   if (exporting) {
     TemporaryFolder exports;
-    const std::string detector = is_onnx(files.detector) ? files.detector : detector_as_onnx(files, exports.path);
+    models.detect = is_onnx(files.detector)
+                        ? cli::make_detector(files.detector, files.detector_cfg, kFaceClass, device, thresholds,
+                                             files.detector_sizes)
+                        : cli::onnx_exports_detector(detector_as_onnx(files, exports.path), files.detector_cfg,
+                                                     kFaceClass, thresholds);
     std::vector<cli::Classifier> members;
     for (size_t i = 0; i < classifiers.size(); ++i) {
       const std::string& given = classifiers[i];
       const fs::path file = exports.path / ("classifier_" + std::to_string(i) + ".onnx");
       members.push_back(cli::load_classifier(is_onnx(given) ? given : classifier_as_onnx(given, file), device));
     }
-    models.detect = cli::make_detector(detector, files.detector_cfg, kFaceClass, device, thresholds);
     models.classifier = cli::ensemble_of(members, classifiers);  // errors name the given files, not the exports
   } else {
     models.detect = cli::make_detector(files.detector, files.detector_cfg, kFaceClass, device, thresholds,

@@ -20,7 +20,7 @@ Backend parse_backend(const std::string& name);  // throws cli::UsageError
 struct ModelFiles {
   std::string detector, detector_cfg;      // empty detector: the shipped one
   std::vector<std::string> classifiers;    // none: the shipped one; several: an ensemble (averaged)
-  std::vector<cv::Size> detector_sizes;    // --input-size (LibTorch only); empty: the cfg's
+  std::vector<cv::Size> detector_sizes;    // --input-size (a Darknet model's; the onnx backend exports one per size); empty: the cfg's
 };
 
 struct Models {
