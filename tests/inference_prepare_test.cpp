@@ -149,12 +149,18 @@ TEST(InferencePrepare, ShippedDetectorsDecodeTheSameBoxes) {
   }
 }
 
-// Random BN statistics (so folding changes every weight), batch 1 and a batch of faces.
-TEST(InferencePrepare, ClassifierMatches) {
+// A small AgeGenderNet: width 0.25, 96 px crops, no auxiliary head.
+AgeGenderConfig small_classifier() {
   AgeGenderConfig config;
   config.width_mult = 0.25;
   config.crop.size = 96;
   config.aux_head = false;
+  return config;
+}
+
+// Random BN statistics (so folding changes every weight), batch 1 and a batch of faces.
+TEST(InferencePrepare, ClassifierMatches) {
+  const AgeGenderConfig config = small_classifier();
   auto net = make_age_gender_net(config).net;
   torch::manual_seed(kSeed);
   {
@@ -184,10 +190,7 @@ TEST(InferencePrepare, ClassifierMatches) {
 // Every face count a crowded photo brings reuses the plans of batch 1, 2, 4, 8, 16 and 32: memory
 // stays bounded (one plan per count held 15 GB after facekit-infer ran over wider-val-dev).
 TEST(InferencePrepare, ClassifierPlansAreBoundedWhateverTheFaceCount) {
-  AgeGenderConfig config;
-  config.width_mult = 0.25;
-  config.crop.size = 96;
-  config.aux_head = false;
+  const AgeGenderConfig config = small_classifier();
   auto net = make_age_gender_net(config).net;
   auto prepared = prepare_for_inference(net, config);
   c10::InferenceMode inference;
