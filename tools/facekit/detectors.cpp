@@ -91,7 +91,7 @@ Detector darknet_detector(const std::string& model_path, const std::string& cfg_
                           torch::Device device, DetectionThresholds thresholds,
                           const std::vector<cv::Size>& input_sizes) {
   std::vector<DetectAtSize> sizes;
-  for (const cv::Size size : input_sizes.empty() ? std::vector<cv::Size>{cv::Size()} : input_sizes) {
+  for (const cv::Size size : sizes_to_run(input_sizes)) {
     sizes.push_back(darknet_at_size(sized_darknet(model_path, cfg_override, size, device), device, thresholds));
   }
   return merged_over_sizes(std::move(sizes), class_id, thresholds.nms);
@@ -249,6 +249,10 @@ void add_input_size_option(po::options_description* options) {
   options->add_options()("input-size", po::value<std::string>()->default_value(""),
                          "Darknet detector input S or WxH (default: the cfg's); several, comma-separated, run "
                          "the image at each and merge the detections (multi-scale testing)");
+}
+
+std::vector<cv::Size> sizes_to_run(const std::vector<cv::Size>& requested) {
+  return requested.empty() ? std::vector<cv::Size>{cv::Size()} : requested;
 }
 
 std::vector<cv::Size> input_sizes(const po::variables_map& vm) {

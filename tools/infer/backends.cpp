@@ -34,7 +34,7 @@ struct TemporaryFolder {
 // One raw export per --input-size (none: one at the cfg's size).
 std::vector<std::string> detector_as_onnx(const ModelFiles& files, const fs::path& folder) {
   std::vector<std::string> exports;
-  for (const cv::Size size : files.detector_sizes.empty() ? std::vector<cv::Size>{cv::Size()} : files.detector_sizes) {
+  for (const cv::Size size : cli::sizes_to_run(files.detector_sizes)) {
     darknet::LoadedDarknet model = cli::load_darknet_model(files.detector, files.detector_cfg, size);
     exports.push_back((folder / ("detector_" + std::to_string(exports.size()) + ".onnx")).string());
     darknet::export_darknet_onnx(*model.net, darknet::OnnxExportOptions{}, exports.back());
