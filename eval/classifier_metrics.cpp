@@ -9,10 +9,6 @@
 namespace facekit::eval {
 namespace {
 
-int argmax(const std::vector<float>& values) {
-  return static_cast<int>(std::max_element(values.begin(), values.end()) - values.begin());
-}
-
 std::vector<std::vector<int>> square(size_t n) { return std::vector<std::vector<int>>(n, std::vector<int>(n, 0)); }
 
 // Each row's diagonal share: the accuracy on faces whose label is that row.
@@ -27,6 +23,19 @@ std::vector<double> row_recall(const std::vector<std::vector<int>>& confusion) {
 }
 
 }  // namespace
+
+int most_likely(const std::vector<float>& probabilities) {
+  return static_cast<int>(std::max_element(probabilities.begin(), probabilities.end()) - probabilities.begin());
+}
+
+int predicted_interval(const std::vector<float>& age_prob, std::optional<float> age_years,
+                       const std::vector<AgeInterval>& intervals) {
+  return age_years ? nearest_age_interval(intervals, *age_years) : most_likely(age_prob);
+}
+
+int predicted_interval(const FacePrediction& p, const std::vector<AgeInterval>& intervals) {
+  return predicted_interval(p.age_prob, p.age_years, intervals);
+}
 
 float expected_age(const std::vector<float>& age_prob, const std::vector<AgeInterval>& intervals) {
   if (age_prob.size() != intervals.size()) throw std::invalid_argument("expected_age: one probability per interval");
@@ -55,7 +64,7 @@ ClassifierReport evaluate_classifier(const std::vector<FaceLabel>& labels, const
       throw std::invalid_argument("evaluate_classifier: prediction " + std::to_string(i) + " has the wrong number of outputs");
     }
     if (label.gender >= 0) {
-      const int g = argmax(p.gender_prob);
+      const int g = most_likely(p.gender_prob);
       ++report.gender_confusion[label.gender][g];
       gender_right += g == label.gender;
       ++report.gender_n;
@@ -65,7 +74,7 @@ ClassifierReport evaluate_classifier(const std::vector<FaceLabel>& labels, const
       }
     }
     if (label.age_interval >= 0) {
-      const int a = argmax(p.age_prob);
+      const int a = predicted_interval(p, intervals);
       ++report.age_confusion[label.age_interval][a];
       age_right += a == label.age_interval;
       age_near += std::abs(a - label.age_interval) <= 1;

@@ -1,5 +1,7 @@
 #include "eval/classify_faces.h"
 
+#include <iomanip>
+#include <sstream>
 #include <stdexcept>
 
 #include "datasets/face_loader.h"
@@ -21,6 +23,20 @@ void add_to(FacePrediction* sum, const FacePrediction& x) {
   } else {
     sum->age_years.reset();
   }
+}
+
+// RFC 4180: quoted, with quotes doubled, when it holds a comma, a quote or a line break.
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string number(float x) {
+  std::ostringstream text;
+  text << x;
+  return text.str();
 }
 
 void scale(FacePrediction* p, float factor) {
@@ -92,9 +108,33 @@ ScoredFaces classify_dataset(const FacePredictor& predict, const AgeGenderConfig
     if (batch.size() == 0) continue;
     const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, config.crop.size, config.crop.size});
     for (auto& p : predict(input)) scored.predictions.push_back(std::move(p));
-    for (const FaceSample* s : batch.samples) scored.labels.push_back({s->gender, s->age_interval, s->age});
+    for (const FaceSample* s : batch.samples) {
+      scored.images.push_back(s->image);
+      scored.labels.push_back({s->gender, s->age_interval, s->age});
+    }
   }
   return scored;
+}
+
+std::string predictions_csv(const ScoredFaces& scored, const std::vector<AgeInterval>& intervals) {
+  const std::vector<std::string> genders = {"Male", "Female"};
+  std::ostringstream csv;
+  csv << std::setprecision(6) << "image,gender,age,age_interval,predicted_gender,p_female,predicted_interval";
+  for (const auto& interval : intervals) csv << ',' << csv_field("p_" + interval.label());
+  csv << ",predicted_age\n";
+  for (size_t i = 0; i < scored.predictions.size(); ++i) {
+    const FaceLabel& label = scored.labels[i];
+    const FacePrediction& p = scored.predictions[i];
+    const int interval = predicted_interval(p, intervals);
+    csv << csv_field(scored.images[i]) << ',' << (label.gender >= 0 ? genders[label.gender] : "") << ','
+        << (label.age >= 0 ? number(label.age) : "") << ','
+        << (label.age_interval >= 0 ? csv_field(intervals[label.age_interval].label()) : "") << ','
+        << genders[most_likely(p.gender_prob)] << ',' << p.gender_prob[kFemale] << ','
+        << csv_field(intervals[interval].label());
+    for (float q : p.age_prob) csv << ',' << q;
+    csv << ',' << (p.age_years ? *p.age_years : expected_age(p.age_prob, intervals)) << '\n';
+  }
+  return csv.str();
 }
 
 ClassifierReport classify_and_score(AgeGenderNet& net, const AgeGenderConfig& config, const FaceDataset& dataset,
@@ -104,9 +144,12 @@ ClassifierReport classify_and_score(AgeGenderNet& net, const AgeGenderConfig& co
 
 ClassifierReport classify_and_score(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,
                                     int batch_size, int threads) {
-  const ScoredFaces scored = classify_dataset(predict, config, dataset, batch_size, threads);
+  return score_faces(classify_dataset(predict, config, dataset, batch_size, threads), dataset, config.intervals);
+}
+
+ClassifierReport score_faces(const ScoredFaces& scored, const FaceDataset& dataset, const std::vector<AgeInterval>& intervals) {
   const int skipped = static_cast<int>(dataset.skipped.size() + scored.unreadable.size());
-  return evaluate_classifier(scored.labels, scored.predictions, config.intervals, skipped);
+  return evaluate_classifier(scored.labels, scored.predictions, intervals, skipped);
 }
 
 }  // namespace facekit::eval

@@ -31,6 +31,7 @@ FacePredictor averaged(std::vector<FacePredictor> predictors);
 FacePredictor mirror_averaged(FacePredictor predict);
 
 struct ScoredFaces {
+  std::vector<std::string> images;  // the face's image, one per label and prediction
   std::vector<FaceLabel> labels;
   std::vector<FacePrediction> predictions;
   std::vector<std::string> unreadable;
@@ -38,7 +39,16 @@ struct ScoredFaces {
 ScoredFaces classify_dataset(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,
                              int batch_size, int threads);
 
-// classify_dataset then evaluate_classifier; skipped = the dataset's skipped entries + unreadable images.
+// One CSV row per face (a header first): image, its labels (gender, age, age_interval; empty where
+// unknown), the predicted gender and P(Female), the predicted interval and each interval's probability,
+// the predicted age in years. For looking at the errors one by one, or analysing them elsewhere.
+std::string predictions_csv(const ScoredFaces& scored, const std::vector<AgeInterval>& intervals);
+
+// evaluate_classifier on `scored`, the faces of `dataset`; skipped = the dataset's skipped entries +
+// unreadable images.
+ClassifierReport score_faces(const ScoredFaces& scored, const FaceDataset& dataset, const std::vector<AgeInterval>& intervals);
+
+// classify_dataset then score_faces.
 ClassifierReport classify_and_score(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,
                                     int batch_size, int threads);
 ClassifierReport classify_and_score(AgeGenderNet& net, const AgeGenderConfig& config, const FaceDataset& dataset,

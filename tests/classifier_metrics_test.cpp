@@ -71,6 +71,24 @@ TEST(ClassifierMetrics, ExpectedAgeUsesMidpoints) {
   EXPECT_THROW(expected_age({1.f}, adience_intervals()), std::invalid_argument);
 }
 
+// With an age-regression head the interval is the one nearest its years (as labels are made from
+// ages), whatever the interval head says; without one, the interval head's most likely.
+TEST(ClassifierMetrics, PredictedIntervalFollowsTheYearsHead) {
+  const auto intervals = adience_intervals();
+  EXPECT_EQ(predicted_interval(one_hot(4), 45.f, intervals), 5);    // 2 from (38, 43), 3 from (48, 53)
+  EXPECT_EQ(predicted_interval(one_hot(4), 22.5f, intervals), 3);   // halfway: the lower, (15, 20)
+  EXPECT_EQ(predicted_interval(one_hot(4), 70.f, intervals), 7);
+  EXPECT_EQ(predicted_interval(one_hot(4), std::nullopt, intervals), 4);
+  // evaluate_classifier scores that interval: face 1 right by its years, face 2 wrong by them.
+  const std::vector<FaceLabel> labels = {{0, 5, 41}, {0, 4, 30}};
+  const std::vector<FacePrediction> predictions = {{{1.f, 0.f}, one_hot(4), 40.f}, {{1.f, 0.f}, one_hot(4), 50.f}};
+  const auto r = evaluate_classifier(labels, predictions, intervals, 0);
+  EXPECT_DOUBLE_EQ(r.age_exact, 0.5);
+  EXPECT_DOUBLE_EQ(r.age_1off, 0.5);  // 50 y is (48, 53), two from (25, 32)
+  EXPECT_EQ(r.age_confusion[5][5], 1);
+  EXPECT_EQ(r.age_confusion[4][6], 1);
+}
+
 TEST(ClassifierMetrics, MismatchedOutputsAreRefused) {
   EXPECT_THROW(evaluate_classifier({{0, 0, 1}}, {{{1.f, 0.f}, {1.f, 0.f}, {}}}, adience_intervals(), 0),
                std::invalid_argument);

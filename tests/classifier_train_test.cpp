@@ -314,5 +314,23 @@ TEST(ClassifyFaces, AveragedIsTheMeanOfItsMembers) {
   EXPECT_THROW(eval::averaged({}), std::invalid_argument);
 }
 
+// The per-face CSV: a header naming every interval, labels (empty where unknown), the predicted
+// gender and interval (the one nearest the years), fields with commas or quotes quoted.
+TEST(ClassifyFaces, PredictionsCsv) {
+  eval::ScoredFaces scored;
+  scored.images = {"a.jpg", "b, \"2\".jpg"};
+  scored.labels = {{kFemale, 4, 30}, {kUnknown, kUnknown, kUnknown}};
+  std::vector<float> young(8, 0.f), old(8, 0.f);
+  young[0] = 1.f;
+  old[7] = 1.f;
+  scored.predictions = {{{0.25f, 0.75f}, young, 41.5f}, {{0.9f, 0.1f}, old, std::nullopt}};
+  EXPECT_EQ(eval::predictions_csv(scored, adience_intervals()),
+            "image,gender,age,age_interval,predicted_gender,p_female,predicted_interval,"
+            "\"p_(0, 2)\",\"p_(4, 6)\",\"p_(8, 12)\",\"p_(15, 20)\",\"p_(25, 32)\",\"p_(38, 43)\",\"p_(48, 53)\","
+            "\"p_(60, 100)\",predicted_age\n"
+            "a.jpg,Female,30,\"(25, 32)\",Female,0.75,\"(38, 43)\",1,0,0,0,0,0,0,0,41.5\n"
+            "\"b, \"\"2\"\".jpg\",,,,Male,0.1,\"(60, 100)\",0,0,0,0,0,0,0,1,80\n");
+}
+
 }  // namespace
 }  // namespace facekit::train

@@ -429,6 +429,27 @@ TEST(Cli, TrainAndEvalClassifierThenThePipeline) {
   EXPECT_NEAR(json_number(report, "age_exact"), csv_column(dir / "run/results.csv", "val_age_acc").back(), 1e-6);
   EXPECT_NEAR(json_number(report, "age_mae"), csv_column(dir / "run/results.csv", "val_age_mae").back(), 1e-4);
   EXPECT_FALSE(cv_empty_png(dir.path() / "plots" / "age_confusion.png"));
+  // --predictions: one row per face whose labels and predictions give the report's accuracies.
+  const Result listed = run_facekit("eval classifier --dataset " + faces + "--split " + (dir / "split.txt") +
+                                    " --model " + model + " --predictions " + (dir / "faces.csv"));
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  std::ifstream rows(dir.path() / "faces.csv");
+  std::string row;
+  std::getline(rows, row);
+  EXPECT_EQ(row.rfind("image,gender,age,age_interval,predicted_gender,p_female,predicted_interval,", 0), 0u) << row;
+  // image,gender,age,"(a, b)",predicted gender,p_female,"(c, d)",...
+  const std::regex fields(R"(^[^,]+,(\w+),[^,]+,("[^"]+"),(\w+),[^,]+,("[^"]+"),.*)");
+  int n = 0, gender_right = 0, age_right = 0;
+  while (std::getline(rows, row)) {
+    std::smatch field;
+    ASSERT_TRUE(std::regex_match(row, field, fields)) << row;
+    ++n;
+    gender_right += field[1] == field[3];
+    age_right += field[2] == field[4];
+  }
+  EXPECT_EQ(n, 32);
+  EXPECT_NEAR(static_cast<double>(age_right) / n, json_number(report, "age_exact"), 1e-9);
+  EXPECT_NEAR(static_cast<double>(gender_right) / n, json_number(report, "gender_acc"), 1e-9);
   // --tta classifies each face and its mirror image: the same faces, other (averaged) estimates.
   const Result mirrored = run_facekit("eval classifier --dataset " + faces + "--split " + (dir / "split.txt") +
                                       " --model " + model + " --tta --json " + (dir / "tta.json"));

@@ -40,12 +40,14 @@ int run_eval_classifier(const std::vector<std::string>& args) {
       ("images", po::value<std::string>()->default_value(""), "where the images are (default: beside the labels)")
       ("batch", po::value<int>()->default_value(32), "faces per forward pass")
       ("json", po::value<std::string>()->default_value(""), "write the JSON report here")
+      ("predictions", po::value<std::string>()->default_value(""), "write every face's labels and predictions here (CSV)")
       ("plots", po::value<std::string>()->default_value(""), "folder for age_confusion.png and gender_confusion.png");
   add_classifier_option(&options, "model");
   add_tta_option(&options);
   add_runtime_options(&options);
   const std::string usage =
-      "usage: facekit eval classifier --dataset FORMAT:PATH [--split FILE] [--model M]... [--tta] [--json OUT] [--plots DIR]";
+      "usage: facekit eval classifier --dataset FORMAT:PATH [--split FILE] [--model M]... [--tta] [--json OUT]\n"
+      "                                [--predictions CSV] [--plots DIR]";
   po::variables_map vm;
   if (!parse_options(args, options, usage, &vm)) return kExitOk;
   const torch::Device device = apply_runtime_options(vm);
@@ -54,12 +56,17 @@ int run_eval_classifier(const std::vector<std::string>& args) {
   const auto& intervals = classifier.config.intervals;
   const FaceDataset dataset = read_face_dataset(vm["dataset"].as<std::string>(), vm["split"].as<std::string>(),
                                                 vm["images"].as<std::string>(), intervals);
-  const auto report = eval::classify_and_score(classifier.predict, classifier.config, dataset, vm["batch"].as<int>(),
-                                               at::get_num_threads());
+  const eval::ScoredFaces scored =
+      eval::classify_dataset(classifier.predict, classifier.config, dataset, vm["batch"].as<int>(), at::get_num_threads());
+  const auto report = eval::score_faces(scored, dataset, intervals);
   print_classifier_report(report, intervals);
   if (const auto json = vm["json"].as<std::string>(); !json.empty()) {
     write_file_atomically(json, [&](std::ostream& out) { out << eval::classifier_report_json(report, intervals); });
     std::cout << "wrote " << json << "\n";
+  }
+  if (const auto csv = vm["predictions"].as<std::string>(); !csv.empty()) {
+    write_file_atomically(csv, [&](std::ostream& out) { out << eval::predictions_csv(scored, intervals); });
+    std::cout << "wrote " << csv << " (" << scored.predictions.size() << " faces)\n";
   }
   if (const auto plots = vm["plots"].as<std::string>(); !plots.empty()) {
     fs::create_directories(plots);

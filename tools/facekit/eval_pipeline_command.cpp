@@ -43,7 +43,7 @@ std::vector<eval::PipelineFace> classify_detections(const cv::Mat& bgr, const st
   auto faces = infer::select_faces(shown, {});
   infer::classify_faces(bgr, classifier, classifier.config.crop, &faces);
   std::vector<eval::PipelineFace> classified;
-  for (const auto& f : faces) classified.push_back({f.box, f.score, f.gender(), f.age()});
+  for (const auto& f : faces) classified.push_back({f.box, f.score, f.gender(), f.age(classifier.config.intervals)});
   return classified;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "datasets/preprocess.h"
+#include "eval/classifier_metrics.h"
 
 namespace facekit::infer {
 namespace {
@@ -22,7 +23,9 @@ std::string with_probability(const std::string& label, float p) {
 }  // namespace
 
 int Face::gender() const { return argmax(gender_dist); }
-int Face::age() const { return argmax(age_dist); }
+int Face::age(const std::vector<AgeInterval>& intervals) const {
+  return age_dist.empty() ? -1 : eval::predicted_interval(age_dist, age_years, intervals);
+}
 
 std::vector<Face> select_faces(const std::vector<eval::ScoredBox>& detections, const FaceFilter& filter) {
   std::vector<Face> faces;
@@ -52,7 +55,7 @@ void classify_faces(const cv::Mat& bgr, const cli::Classifier& classifier, const
 }
 
 std::string face_label(const Face& face, const AgeGenderConfig& config, bool verbose) {
-  const int g = face.gender(), a = face.age();
+  const int g = face.gender(), a = face.age(config.intervals);
   if (g < 0 || a < 0) return "face";
   std::string gender = config.gender_labels[static_cast<size_t>(g)];
   std::string age = config.intervals[static_cast<size_t>(a)].label();

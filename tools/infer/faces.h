@@ -22,7 +22,9 @@ struct Face {
   int track = -1;                            // video: the track this face belongs to
 
   int gender() const;  // argmax of gender_dist, -1 before classification
-  int age() const;     // argmax of age_dist
+  // The predicted age interval (eval::predicted_interval: from age_years where there is one), -1
+  // before classification.
+  int age(const std::vector<AgeInterval>& intervals) const;
 };
 
 struct FaceFilter {

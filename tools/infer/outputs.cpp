@@ -58,8 +58,9 @@ std::string json_record(const Frame& frame, const std::vector<Face>& faces, cons
     if (face.gender() >= 0) {
       f["gender"] = config.gender_labels[face.gender()];
       f["gender_prob"] = face.gender_dist[face.gender()];
-      f["age"] = config.intervals[face.age()].label();
-      f["age_prob"] = face.age_dist[face.age()];
+      const int age = face.age(config.intervals);
+      f["age"] = config.intervals[age].label();
+      f["age_prob"] = face.age_dist[age];
       f["age_dist"] = face.age_dist;
     }
     if (face.age_years) f["age_years"] = *face.age_years;

@@ -32,6 +32,8 @@ class PartialFile {
 
 // One JSON object per line: {"source", "frame", "faces": [{"box", "score", "gender", "gender_prob",
 // "age", "age_prob", "age_dist", "age_years"?, "track"?}], "error"?}.
+// "age" is Face::age (from age_years where there is one), "age_prob" the interval head's
+// probability of it.
 std::string json_record(const Frame& frame, const std::vector<Face>& faces, const AgeGenderConfig& config);
 
 class JsonLines {
