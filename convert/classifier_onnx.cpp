@@ -178,6 +178,31 @@ class AgeGenderOnnxExporter {
     for (size_t i = 0; i < years.size(); ++i) years[i] = static_cast<float>(i);
     const std::string p = softmax(linear("age_years", pooled), "age_years_softmax");
     add_output(g_.op("MatMul", {p, g_.float32("years", years)}, "age_years_expectation"), "age_years");
+    add_output(nearest_interval(p), "age_interval");
+  }
+
+  // eval::predicted_interval in the graph, so that ONNX users get facekit's interval: the one nearest
+  // the expected age of the distribution `p` over 0..100 years (N, the index as a float). With
+  // increasing, disjoint intervals that is the number of boundaries the age lies above, a boundary
+  // being the midpoint of the gap between two neighbours (strictly above: a tie keeps the lower, as
+  // nearest_age_interval does). For whole z = ceil(age - boundary), relu(z) - relu(z - 1) is 1 where
+  // z >= 1 (age above it) and 0 where z <= 0. (Greater and Cast would do it too; OpenCV dnn 4.6 runs
+  // Sub, Ceil, Relu and MatMul.)
+  std::string nearest_interval(const std::string& p) {
+    const auto& intervals = config_.intervals;
+    std::vector<float> boundaries;
+    for (size_t i = 0; i + 1 < intervals.size(); ++i) boundaries.push_back((intervals[i].high + intervals[i + 1].low) / 2.f);
+    // The expected age once per boundary, N x B (p times B columns of 0..100: OpenCV dnn 4.6 cannot
+    // broadcast N x 1 against B).
+    const int64_t b = static_cast<int64_t>(boundaries.size());
+    const auto years = torch::arange(kAgeYearsClasses, torch::kFloat).unsqueeze(1).expand({kAgeYearsClasses, b}).contiguous();
+    const std::string age = g_.op("MatMul", {p, g_.weights("years_per_boundary", years)}, "age_per_boundary");
+    const std::string z = g_.op("Ceil", {g_.op("Sub", {age, g_.float32("interval_boundaries", boundaries)}, "age_minus_boundaries")},
+                                "age_minus_boundaries_ceil");
+    const std::string less_one = g_.op("Sub", {z, g_.scalar("one", 1.f)}, "age_minus_boundaries_less_one");
+    const std::string above = g_.op("Sub", {g_.op("Relu", {z}, "age_minus_boundaries_relu"), g_.op("Relu", {less_one}, "less_one_relu")},
+                                    "above_boundaries");
+    return g_.op("MatMul", {above, g_.float32("one_per_boundary", std::vector<float>(boundaries.size(), 1.f))}, "age_interval_index");
   }
 
   const AgeGenderConfig& config_;

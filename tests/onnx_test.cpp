@@ -433,13 +433,58 @@ TEST(ClassifierOnnx, MatchesLibTorchInOnnxRuntimeAndOpenCv) {
   EXPECT_LE(relative_max_diff(ort.at("age"), age), 1e-4);
   EXPECT_LE(relative_max_diff(ort.at("age_years"), years), 1e-4);
   EXPECT_GT((gender.select(1, 0) - 0.5).abs().max().item<float>(), 1e-3);  // not a constant output
-  const auto cv = run_opencv(onnx, input, {"gender", "age", "age_years"});
+  const auto cv = run_opencv(onnx, input, {"gender", "age", "age_years", "age_interval"});
   EXPECT_LE(relative_max_diff(cv.at("gender"), gender), 1e-4);
   EXPECT_LE(relative_max_diff(cv.at("age"), age), 1e-4);
+  for (int64_t i = 0; i < input.size(0); ++i) {
+    const int interval = nearest_age_interval(config.intervals, years[i].item<float>());
+    EXPECT_EQ(ort.at("age_interval")[i].item<float>(), interval);
+    EXPECT_EQ(cv.at("age_interval")[i].item<float>(), interval);
+  }
   const auto metadata = read_onnx_metadata(onnx);
   ASSERT_TRUE(metadata.count("age_gender_config"));
   EXPECT_EQ(age_gender_config_from_json(metadata.at("age_gender_config")).crop.size, 128);
   EXPECT_EQ(metadata.at("age_intervals"), format_age_intervals(config.intervals));
+}
+
+// The export's `age_interval` is the interval nearest the age in years (eval::predicted_interval) on
+// both sides of every boundary: the years head set to give each age (one year's logit far above
+// the rest), the intervals Adience's and three touching ones (at least two: AgeGenderConfig). Exact ties (an age at a
+// gap's midpoint, e.g. 3 between (0, 2) and (4, 6)) are left out: there the expectation's last bit
+// decides.
+TEST(ClassifierOnnx, AgeIntervalIsTheOneNearestTheAgeInYears) {
+  struct Case {
+    std::string intervals;
+    std::vector<int> ages;
+  };
+  const std::vector<Case> cases = {
+      {"0-2,4-6,8-12,15-20,25-32,38-43,48-53,60-100", {0, 2, 4, 8, 12, 13, 14, 15, 20, 22, 23, 25, 32, 34, 36, 43, 45, 46, 53, 56, 57, 60, 100}},
+      {"0-9,10-19,20-100", {0, 9, 10, 19, 20, 55}}};
+  TempDir dir;
+  const auto input = torch::zeros({1, 3, 75, 75});
+  for (const auto& c : cases) {
+    AgeGenderConfig config;
+    config.width_mult = 0.25;
+    config.crop.size = 75;
+    config.age_regression = true;
+    config.aux_head = false;
+    config.intervals = parse_age_intervals(c.intervals);
+    auto loaded = make_age_gender_net(config);
+    for (const int age : c.ages) {
+      {
+        torch::NoGradGuard no_grad;
+        for (auto& p : loaded.net->named_parameters()) {
+          if (p.key() == "age_years.weight") p.value().zero_();
+          if (p.key() == "age_years.bias") p.value().zero_()[age] = 50;
+        }
+      }
+      const std::string onnx = dir / "age_gender.onnx";
+      export_age_gender_onnx(loaded.net, config, {}, onnx);
+      const auto cv = run_opencv(onnx, input, {"age_years", "age_interval"});
+      EXPECT_NEAR(cv.at("age_years")[0].item<float>(), age, 1e-3) << c.intervals;
+      EXPECT_EQ(cv.at("age_interval")[0].item<float>(), nearest_age_interval(config.intervals, age)) << c.intervals << " age " << age;
+    }
+  }
 }
 
 // The shipped classifier (models/pretrained, trained: real BN statistics, width 0.25, its own crop size) on
