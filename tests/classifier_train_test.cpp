@@ -12,6 +12,7 @@
 #include "datasets/preprocess.h"
 #include "eval/classify_faces.h"
 #include "test_util.h"
+#include "train/age_years_loss.h"
 #include "train/classifier_trainer.h"
 
 namespace facekit::train {
@@ -330,6 +331,38 @@ TEST(ClassifyFaces, PredictionsCsv) {
             "\"p_(60, 100)\",predicted_age\n"
             "a.jpg,Female,30,\"(25, 32)\",Female,0.75,\"(38, 43)\",1,0,0,0,0,0,0,0,41.5\n"
             "\"b, \"\"2\"\".jpg\",,,,Male,0.1,\"(60, 100)\",0,0,0,0,0,0,0,1,80\n");
+}
+
+// The years head's loss (train/age_years_loss.h) against torch's cross-entropy, a Gaussian target
+// written out here in doubles, and the uniform prediction's known values; unknown ages left out.
+TEST(AgeYearsLoss, DexDldlAndTheExpectationsError) {
+  torch::manual_seed(5);
+  const auto logits = torch::randn({4, 101}) * 2;
+  const auto years = torch::tensor({34, -1, 0, 100}, torch::kLong);
+  const auto known = torch::tensor({0, 2, 3}, torch::kLong);
+  const double dex = torch::nn::functional::cross_entropy(logits.index({known}), years.index({known})).item<double>();
+  EXPECT_NEAR(age_years_loss(logits, years, 0, 0).item<double>(), dex, 1e-5);
+  EXPECT_NEAR(age_years_loss(logits, years, 0.01, 0).item<double>(), dex, 1e-4);  // a Gaussian that narrow is the year alone
+
+  constexpr double kSigma = 2.5;
+  const auto log_p = torch::log_softmax(logits.to(torch::kDouble), 1);
+  double dldl = 0;
+  for (const int64_t face : {0, 2, 3}) {
+    const double year = years[face].item<double>();
+    double norm = 0, cross = 0;
+    for (int y = 0; y <= 100; ++y) norm += std::exp(-(y - year) * (y - year) / (2 * kSigma * kSigma));
+    for (int y = 0; y <= 100; ++y) {
+      cross -= std::exp(-(y - year) * (y - year) / (2 * kSigma * kSigma)) / norm * log_p[face][y].item<double>();
+    }
+    dldl += cross / 3;
+  }
+  EXPECT_NEAR(age_years_loss(logits, years, kSigma, 0).item<double>(), dldl, 1e-4);
+
+  // Uniform over 0..100: every target's cross-entropy is log 101, the expected age 50.
+  const auto uniform = torch::zeros({4, 101});
+  EXPECT_NEAR(age_years_loss(uniform, years, kSigma, 0).item<double>(), std::log(101.0), 1e-5);
+  EXPECT_NEAR(age_years_loss(uniform, years, 0, 0.5).item<double>(), std::log(101.0) + 0.5 * (16 + 50 + 50) / 3.0, 1e-4);
+  EXPECT_EQ(age_years_loss(logits, torch::full({4}, -1, torch::kLong), kSigma, 0.5).item<double>(), 0.0);
 }
 
 }  // namespace

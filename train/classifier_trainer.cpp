@@ -10,6 +10,7 @@
 #include "convert/torchvision_import.h"
 #include "datasets/atomic_file.h"
 #include "datasets/duplicates.h"
+#include "train/age_years_loss.h"
 #include "datasets/face_loader.h"
 #include "eval/classify_faces.h"
 #include "models/classifier/widen.h"
@@ -77,7 +78,7 @@ Losses compute_losses(const AgeGenderOutput& out, const Targets& t, const Classi
   l.age = masked_cross_entropy(out.age_logits, t.age_interval, o.label_smoothing, age_weight);
   l.total = o.gender_weight * l.gender + l.age;
   if (out.age_years_logits.defined()) {
-    l.total = l.total + o.regression_weight * masked_cross_entropy(out.age_years_logits, t.age_years, 0.0);
+    l.total = l.total + o.regression_weight * age_years_loss(out.age_years_logits, t.age_years, o.age_sigma, o.age_l1_weight);
   }
   if (out.aux_gender_logits.defined() && o.aux_weight > 0) {
     l.total = l.total + o.aux_weight * (o.gender_weight * masked_cross_entropy(out.aux_gender_logits, t.gender, o.label_smoothing) +
@@ -290,6 +291,9 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
                          main_rank);
   AgeGenderNet net = loaded.net;
   const AgeGenderConfig config = with_input_size(loaded.config, o.resume ? 0 : o.init_input_size, main_rank);
+  if ((o.age_sigma > 0 || o.age_l1_weight > 0) && !config.age_regression) {
+    throw std::invalid_argument("the years head's loss options (age_sigma, age_l1_weight) need a network with that head (--age-regression)");
+  }
   net->to(o.device);
   parallel.broadcast(*net);  // every rank starts from rank 0's weights
   parallel.reduce_gradients_of(net->parameters());

@@ -52,6 +52,8 @@ struct ClassifierTrainOptions {
   int freeze_epochs = 0;         // epochs with the backbone frozen (heads only), then all layers
   double aux_weight = 0.4;
   double regression_weight = 0.5;
+  double age_sigma = 0;          // the years head's target: 0 the year alone, else a Gaussian (train/age_years_loss.h)
+  double age_l1_weight = 0;      // weight of the expected age's absolute error in the years head's loss
   double gender_weight = 1.0;
   double ema_decay = 0;          // 0: no weight average; else its decay per step, e.g. 0.999
   bool augment = true;

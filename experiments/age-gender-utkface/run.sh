@@ -7,8 +7,8 @@
 #   bash experiments/age-gender-utkface/run.sh       # from the repository root, after tools/build.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# OUT, INIT (a checkpoint to start from), LR, SEED, EPOCHS, INPUT_SIZE, WIDTH, GENDER_WEIGHT and EMA are set by
-# continue.sh (later stages).
+# OUT, INIT (a checkpoint to start from), LR, SEED, EPOCHS, INPUT_SIZE, WIDTH, GENDER_WEIGHT, EMA, AGE_SIGMA and
+# AGE_L1 are set by continue.sh (later stages).
 out=${OUT:-runs/age-gender-utkface}
 data=../shared/data
 epochs=${EPOCHS:-14}
@@ -23,7 +23,8 @@ time build/tools/facekit train classifier --max-bad-fraction 0.02 \
   --val utkface:$data/utkface --val-split $data/utkface/splits/val.txt \
   --run "$out" --width-mult "${WIDTH:-0.25}" --input-size "${INPUT_SIZE:-96}" --age-regression \
   --epochs "$epochs" --batch 64 --optimizer adamw --lr "${LR:-0.002}" --weight-decay 0.05 --schedule cosine --warmup-epochs 1 \
-  --label-smoothing 0.1 --gender-weight "${GENDER_WEIGHT:-1}" --ema "${EMA:-0}" --save-every 50 --threads 2 --loader-threads 2 --seed "${SEED:-1}" "${from[@]}"
+  --label-smoothing 0.1 --gender-weight "${GENDER_WEIGHT:-1}" --ema "${EMA:-0}" \
+  --age-sigma "${AGE_SIGMA:-0}" --age-l1 "${AGE_L1:-0}" --save-every 50 --threads 2 --loader-threads 2 --seed "${SEED:-1}" "${from[@]}"
 build/tools/facekit eval classifier --dataset utkface:$data/utkface --split $data/utkface/splits/test.txt \
   --model "$out/weights/best.pt" --json "$out/utkface_test.json" --plots "$out/plots_utkface_test" --threads 2
 build/tools/facekit eval classifier --dataset aaf:$data/aaf-train/faces.csv \

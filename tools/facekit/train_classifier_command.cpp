@@ -42,6 +42,10 @@ int run_train_classifier(const std::vector<std::string>& args) {
       ("warmup-epochs", po::value<double>()->default_value(1.0), "linear warm-up")
       ("label-smoothing", po::value<double>()->default_value(0.1), "label smoothing of the gender and age losses")
       ("gender-weight", po::value<double>()->default_value(1.0), "weight of the gender loss against the age losses")
+      ("age-sigma", po::value<double>()->default_value(0.0),
+       "years head: train towards a Gaussian of this many years around the age (DLDL; 0: the year alone, DEX)")
+      ("age-l1", po::value<double>()->default_value(0.0),
+       "years head: add this weight times the expected age's absolute error (DLDL-v2; 0: off)")
       ("ema", po::value<double>()->default_value(0.0),
        "validate and save a moving average of the weights with this decay per step, e.g. 0.999 (0: off)")
       ("balance", po::value<std::string>()->default_value("none"), "none, sampling or weights (by age interval)")
@@ -87,6 +91,8 @@ int run_train_classifier(const std::vector<std::string>& args) {
   o.warmup_epochs = vm["warmup-epochs"].as<double>();
   o.label_smoothing = vm["label-smoothing"].as<double>();
   o.gender_weight = vm["gender-weight"].as<double>();
+  o.age_sigma = vm["age-sigma"].as<double>();
+  o.age_l1_weight = vm["age-l1"].as<double>();
   o.ema_decay = vm["ema"].as<double>();
   o.balance = vm["balance"].as<std::string>();
   o.freeze_epochs = vm["freeze-epochs"].as<int>();
@@ -97,6 +103,7 @@ int run_train_classifier(const std::vector<std::string>& args) {
   o.seed = vm["seed"].as<uint64_t>();
   if (o.epochs <= 0 || o.batch_size <= 0 || o.subdivisions <= 0) throw UsageError("--epochs, --batch and --subdivisions must be positive");
   if (o.gender_weight < 0) throw UsageError("--gender-weight must not be negative");
+  if (o.age_sigma < 0 || o.age_l1_weight < 0) throw UsageError("--age-sigma and --age-l1 must not be negative");
   if (o.ema_decay < 0 || o.ema_decay >= 1) throw UsageError("--ema must be in [0, 1)");
 
   const FaceDataset train_set = read_face_dataset(vm["train"].as<std::string>(), vm["train-split"].as<std::string>(), "", o.model.intervals);
