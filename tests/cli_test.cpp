@@ -415,6 +415,14 @@ TEST(Cli, TrainAndEvalClassifierThenThePipeline) {
                                      " --val " + faces + "--val-split " + (dir / "split.txt") + " --run " + (dir / "run") +
                                      " --width-mult 0.25 --input-size 75 --epochs 2 --batch 16 --no-augment --threads 2");
   ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  // The years head's loss options on a network without that head: refused, naming what is missing.
+  const std::string no_years_head = "train classifier --train " + faces + "--train-split " + (dir / "split.txt") + " --val " +
+                                    faces + "--val-split " + (dir / "split.txt") + " --run " + (dir / "no-years") +
+                                    " --width-mult 0.25 --input-size 75 --epochs 1 --batch 16 --threads 2 --age-sigma ";
+  const Result refused = run_facekit(no_years_head + "2");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.output.find("--age-regression"), std::string::npos) << refused.output;
+  EXPECT_EQ(run_facekit(no_years_head + "-1").exit_code, 2);
   for (const char* file : {"weights/best.pt", "weights/last.pt", "state.pt", "results.csv", "curves.png"}) {
     EXPECT_TRUE(fs::exists(dir.path() / "run" / file)) << file;
   }
