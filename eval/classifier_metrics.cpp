@@ -44,6 +44,10 @@ float expected_age(const std::vector<float>& age_prob, const std::vector<AgeInte
   return static_cast<float>(sum);
 }
 
+float predicted_age(const FacePrediction& p, const std::vector<AgeInterval>& intervals) {
+  return p.age_years ? *p.age_years : expected_age(p.age_prob, intervals);
+}
+
 ClassifierReport evaluate_classifier(const std::vector<FaceLabel>& labels, const std::vector<FacePrediction>& predictions,
                                      const std::vector<AgeInterval>& intervals, int skipped) {
   if (labels.size() != predictions.size()) throw std::invalid_argument("evaluate_classifier: one prediction per label");
@@ -81,7 +85,7 @@ ClassifierReport evaluate_classifier(const std::vector<FaceLabel>& labels, const
       ++report.age_n;
     }
     if (label.age >= 0) {
-      const float estimate = p.age_years ? *p.age_years : expected_age(p.age_prob, intervals);
+      const float estimate = predicted_age(p, intervals);
       abs_error += std::abs(estimate - label.age);
       ++report.mae_n;
       if (label.age_interval >= 0) {

@@ -59,6 +59,9 @@ int predicted_interval(const FacePrediction& p, const std::vector<AgeInterval>& 
 // Expected age under the interval distribution, using each interval's midpoint.
 float expected_age(const std::vector<float>& age_prob, const std::vector<AgeInterval>& intervals);
 
+// The predicted age in years: the years head's estimate where there is one, else expected_age.
+float predicted_age(const FacePrediction& p, const std::vector<AgeInterval>& intervals);
+
 ClassifierReport evaluate_classifier(const std::vector<FaceLabel>& labels, const std::vector<FacePrediction>& predictions,
                                      const std::vector<AgeInterval>& intervals, int skipped);
 

@@ -132,7 +132,7 @@ std::string predictions_csv(const ScoredFaces& scored, const std::vector<AgeInte
         << genders[most_likely(p.gender_prob)] << ',' << p.gender_prob[kFemale] << ','
         << csv_field(intervals[interval].label());
     for (float q : p.age_prob) csv << ',' << q;
-    csv << ',' << (p.age_years ? *p.age_years : expected_age(p.age_prob, intervals)) << '\n';
+    csv << ',' << predicted_age(p, intervals) << '\n';
   }
   return csv.str();
 }

@@ -10,10 +10,6 @@
 namespace facekit::infer {
 namespace {
 
-int argmax(const std::vector<float>& p) {
-  return p.empty() ? -1 : static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
-}
-
 std::string with_probability(const std::string& label, float p) {
   char text[32];
   std::snprintf(text, sizeof text, " %.2f", p);
@@ -22,7 +18,7 @@ std::string with_probability(const std::string& label, float p) {
 
 }  // namespace
 
-int Face::gender() const { return argmax(gender_dist); }
+int Face::gender() const { return gender_dist.empty() ? -1 : eval::most_likely(gender_dist); }
 int Face::age(const std::vector<AgeInterval>& intervals) const {
   return age_dist.empty() ? -1 : eval::predicted_interval(age_dist, age_years, intervals);
 }
