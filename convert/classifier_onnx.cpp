@@ -173,16 +173,18 @@ class AgeGenderOnnxExporter {
     add_output(softmax(linear("gender", pooled), "gender_softmax"), "gender");
     add_output(softmax(linear("age", pooled), "age_softmax"), "age");
     if (!config_.age_regression) return;
-    // The expected age: the probabilities over 0..100 times the years (eval/classify_faces).
+    // The calibrated expected age (eval/classify_faces): the probabilities over 0..100 times each
+    // year through the calibration line; the same as the line through the expectation, since the
+    // probabilities sum to 1.
     std::vector<float> years(kAgeYearsClasses);
-    for (size_t i = 0; i < years.size(); ++i) years[i] = static_cast<float>(i);
+    for (size_t i = 0; i < years.size(); ++i) years[i] = config_.age_calibration(static_cast<float>(i));
     const std::string p = softmax(linear("age_years", pooled), "age_years_softmax");
     add_output(g_.op("MatMul", {p, g_.float32("years", years)}, "age_years_expectation"), "age_years");
     add_output(nearest_interval(p), "age_interval");
   }
 
   // eval::predicted_interval in the graph, so that ONNX users get facekit's interval: the one nearest
-  // the expected age of the distribution `p` over 0..100 years (N, the index as a float). With
+  // the calibrated expected age of the distribution `p` over 0..100 years (N, the index as a float). With
   // increasing, disjoint intervals that is the number of boundaries the age lies above, a boundary
   // being the midpoint of the gap between two neighbours (strictly above: a tie keeps the lower, as
   // nearest_age_interval does). For whole z = ceil(age - boundary), relu(z) - relu(z - 1) is 1 where
@@ -195,7 +197,8 @@ class AgeGenderOnnxExporter {
     // The expected age once per boundary, N x B (p times B columns of 0..100: OpenCV dnn 4.6 cannot
     // broadcast N x 1 against B).
     const int64_t b = static_cast<int64_t>(boundaries.size());
-    const auto years = torch::arange(kAgeYearsClasses, torch::kFloat).unsqueeze(1).expand({kAgeYearsClasses, b}).contiguous();
+    const auto calibrated = torch::arange(kAgeYearsClasses, torch::kFloat) * config_.age_calibration.scale + config_.age_calibration.offset;
+    const auto years = calibrated.unsqueeze(1).expand({kAgeYearsClasses, b}).contiguous();
     const std::string age = g_.op("MatMul", {p, g_.weights("years_per_boundary", years)}, "age_per_boundary");
     const std::string z = g_.op("Ceil", {g_.op("Sub", {age, g_.float32("interval_boundaries", boundaries)}, "age_minus_boundaries")},
                                 "age_minus_boundaries_ceil");

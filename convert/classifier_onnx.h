@@ -4,10 +4,11 @@
 // Input `input` (N, 3, S, S) float32: face crops as datasets/preprocess makes them (face_crop, then
 // append_normalised_chw with the checkpoint's normalisation). Outputs, softmax probabilities:
 // `gender` (N, 2) in the order of the gender labels, `age` (N, K) over the age intervals, and with
-// the age-regression head `age_years` (N): the expected age over 0..100, and `age_interval` (N):
-// the index of the interval nearest it, as a float (eval::predicted_interval: the interval facekit
-// reports for a classifier with that head; without it, the most likely of `age`). Eval mode: dropout is
-// the identity, BatchNorm is folded into the convolutions, the auxiliary head is left out.
+// the age-regression head `age_years` (N): the expected age over 0..100 through the checkpoint's
+// age calibration, and `age_interval` (N): the index of the interval nearest it, as a float
+// (eval::predicted_interval: the interval facekit reports for a classifier with that head; without
+// it, the most likely of `age`). Eval mode: dropout is the identity, BatchNorm is folded into the
+// convolutions, the auxiliary head is left out.
 //
 // Metadata: `age_gender_config` (the checkpoint's config as JSON: everything a runtime needs to
 // crop and normalise), and for people reading the file, `gender_labels` and `age_intervals`.

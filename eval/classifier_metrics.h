@@ -2,12 +2,13 @@
 // validation and `facekit eval pipeline` report.
 //
 //  gender_acc   argmax of the gender output equals the label, over faces with a known gender.
-//  age_exact    argmax of the age-interval output equals the label's interval (an exact age maps to
-//               the nearest interval, ties to the lower), over faces with a known age or interval.
+//  age_exact    the predicted interval (predicted_interval, below) is the label's (an exact age maps
+//               to the nearest interval, ties to the lower), over faces with a known age or interval.
 //  age_1off     the predicted interval is the label's or a neighbour in the list (Levi and Hassner
 //               2015, "1-off" accuracy).
 //  age_mae      mean |estimate - age| in years over faces with an exact age. The estimate is the
-//               age-regression head's expected value when the model has one, otherwise the
+//               age-regression head's expected value (through the checkpoint's calibration line,
+//               models/classifier/age_calibration.h) when the model has one, otherwise the
 //               expectation of interval midpoints under the predicted interval distribution.
 //  confusion    rows: the label, columns: the prediction (counts).
 #pragma once

@@ -47,7 +47,7 @@ void scale(FacePrediction* p, float factor) {
 
 }  // namespace
 
-std::vector<FacePrediction> predict_faces(AgeGenderNet& net, const torch::Tensor& input) {
+std::vector<FacePrediction> predict_faces(AgeGenderNet& net, const AgeCalibration& age_calibration, const torch::Tensor& input) {
   torch::NoGradGuard no_grad;
   net->eval();
   const AgeGenderOutput out = net->forward(input);
@@ -61,14 +61,16 @@ std::vector<FacePrediction> predict_faces(AgeGenderNet& net, const torch::Tensor
   std::vector<FacePrediction> predictions;
   for (int64_t i = 0; i < input.size(0); ++i) {
     FacePrediction p{row(gender, i), row(age, i), {}};
-    if (years.defined()) p.age_years = years[i].item<float>();
+    if (years.defined()) p.age_years = age_calibration(years[i].item<float>());
     predictions.push_back(std::move(p));
   }
   return predictions;
 }
 
-FacePredictor torch_face_predictor(AgeGenderNet net, torch::Device device) {
-  return [net, device](const torch::Tensor& input) mutable { return predict_faces(net, input.to(device)); };
+FacePredictor torch_face_predictor(AgeGenderNet net, const AgeCalibration& age_calibration, torch::Device device) {
+  return [net, age_calibration, device](const torch::Tensor& input) mutable {
+    return predict_faces(net, age_calibration, input.to(device));
+  };
 }
 
 FacePredictor averaged(std::vector<FacePredictor> predictors) {
@@ -139,7 +141,7 @@ std::string predictions_csv(const ScoredFaces& scored, const std::vector<AgeInte
 
 ClassifierReport classify_and_score(AgeGenderNet& net, const AgeGenderConfig& config, const FaceDataset& dataset,
                                     int batch_size, int threads, torch::Device device) {
-  return classify_and_score(torch_face_predictor(net, device), config, dataset, batch_size, threads);
+  return classify_and_score(torch_face_predictor(net, config.age_calibration, device), config, dataset, batch_size, threads);
 }
 
 ClassifierReport classify_and_score(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,

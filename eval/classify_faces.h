@@ -13,13 +13,14 @@
 
 namespace facekit::eval {
 
-// Probabilities for a batch of normalised crops (eval mode, no autograd).
-std::vector<FacePrediction> predict_faces(AgeGenderNet& net, const torch::Tensor& input);
+// Probabilities for a batch of normalised crops (eval mode, no autograd); the age in years is the
+// years head's expectation through `age_calibration` (the checkpoint's).
+std::vector<FacePrediction> predict_faces(AgeGenderNet& net, const AgeCalibration& age_calibration, const torch::Tensor& input);
 
 // A classifier as a function: normalised crops (N x 3 x S x S, on the CPU) -> one prediction each.
 // LibTorch here; the CLI adds an ONNX one (tools/facekit/classifiers.h).
 using FacePredictor = std::function<std::vector<FacePrediction>(const torch::Tensor& input)>;
-FacePredictor torch_face_predictor(AgeGenderNet net, torch::Device device);
+FacePredictor torch_face_predictor(AgeGenderNet net, const AgeCalibration& age_calibration, torch::Device device);
 
 // The mean of several predictors' probabilities and years, face by face: an ensemble (every predictor
 // must take the same crops and predict the same classes; years only where all of them have them).

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "convert/torchvision_import.h"
 #include "models/classifier/widen.h"
 #include "datasets/npy.h"
@@ -274,7 +276,8 @@ TEST(AgeGenderNet, WidenedNetworkGivesTheSameOutputs) {
 
 TEST(AgeGenderNet, CheckpointRoundTrip) {
   TempDir dir;
-  const AgeGenderConfig config = small_config();
+  AgeGenderConfig config = small_config();
+  config.age_calibration = {-0.25f, 0.975f};
   auto net = make_age_gender_net(config).net;
   save_age_gender_checkpoint(dir / "face.pt", net, config);
   auto loaded = load_age_gender_checkpoint(dir / "face.pt");
@@ -288,6 +291,17 @@ TEST(AgeGenderNet, CheckpointRoundTrip) {
   EXPECT_EQ(c.gender_labels, config.gender_labels);
   EXPECT_EQ(c.age_regression, config.age_regression);
   EXPECT_EQ(c.aux_head, config.aux_head);
+  EXPECT_EQ(c.age_calibration.offset, -0.25f);
+  EXPECT_EQ(c.age_calibration.scale, 0.975f);
+  EXPECT_EQ(loaded.storage, CheckpointStorage::kFloat32);
+  // A config written before the calibration existed reads as the identity line; a line that is no
+  // line is refused.
+  auto old_json = nlohmann::json::parse(age_gender_config_json(config));
+  old_json.erase("age_calibration");
+  EXPECT_TRUE(age_gender_config_from_json(old_json.dump()).age_calibration.is_identity());
+  AgeGenderConfig flat = config;
+  flat.age_calibration.scale = 0;
+  EXPECT_THROW(check_age_gender_config(flat), std::invalid_argument);
   const auto x = torch::randn({kBatch, 3, 160, 160});
   torch::NoGradGuard no_grad;
   net->eval();
@@ -324,6 +338,7 @@ TEST(AgeGenderNet, CheckpointRoundTrip) {
   EXPECT_LT(fs::file_size(dir.path() / "half.pt"), 0.6 * fs::file_size(dir.path() / "face.pt"));
   auto half = load_age_gender_checkpoint(dir / "half.pt");
   EXPECT_EQ(half.config.width_mult, config.width_mult);
+  EXPECT_EQ(half.storage, CheckpointStorage::kFloat16);
   auto half_tensors = half.net->named_parameters();
   for (const auto& b : half.net->named_buffers()) half_tensors.insert(b.key(), b.value());
   auto tensors = net->named_parameters();

@@ -270,7 +270,7 @@ TEST(ClassifyFaces, MirrorAveragedIsTheSameForAFaceAndItsMirrorImage) {
   const int side = shipped.config.crop.size;
   const auto x = torch::from_blob(batch.pixels.data(), {batch.size(), 3, side, side});
 
-  const auto plain = eval::torch_face_predictor(shipped.net, torch::kCPU);
+  const auto plain = eval::torch_face_predictor(shipped.net, shipped.config.age_calibration, torch::kCPU);
   const auto mirrored = eval::mirror_averaged(plain);
   const auto a = mirrored(x), b = mirrored(x.flip({3}).contiguous()), alone = plain(x);
   ASSERT_EQ(a.size(), 8u);
@@ -292,7 +292,7 @@ TEST(ClassifyFaces, AveragedIsTheMeanOfItsMembers) {
   torch::manual_seed(0);
   const int side = shipped.config.crop.size;
   const auto x = torch::randn({4, 3, side, side});
-  const auto plain = eval::torch_face_predictor(shipped.net, torch::kCPU);
+  const auto plain = eval::torch_face_predictor(shipped.net, shipped.config.age_calibration, torch::kCPU);
   const eval::FacePredictor darker = [plain](const torch::Tensor& input) { return plain(input * 0.5 - 0.5); };
   const auto a = plain(x), b = darker(x), mean = eval::averaged({plain, darker})(x);
   ASSERT_EQ(mean.size(), 4u);

@@ -400,8 +400,9 @@ TEST(OnnxErrors, BadInputLeavesNoPartialFile) {
   EXPECT_TRUE(leftovers.empty());
 }
 
-// AgeGenderNet (a narrow Inception-v3 with realistic BN statistics, the age-regression head) in
-// ONNX Runtime and OpenCV dnn against LibTorch: the probabilities and the expected age.
+// AgeGenderNet (a narrow Inception-v3 with realistic BN statistics, the age-regression head, an age
+// calibration line) in ONNX Runtime and OpenCV dnn against LibTorch: the probabilities and the
+// calibrated expected age, and the interval nearest it.
 TEST(ClassifierOnnx, MatchesLibTorchInOnnxRuntimeAndOpenCv) {
   FACEKIT_REQUIRE_PATH(FACEKIT_ORT_NODE_MODULES);
   TempDir dir;
@@ -410,6 +411,7 @@ TEST(ClassifierOnnx, MatchesLibTorchInOnnxRuntimeAndOpenCv) {
   config.width_mult = 0.5;
   config.crop.size = 128;
   config.age_regression = true;
+  config.age_calibration = {1.5f, 0.9f};
   config.aux_head = false;
   auto loaded = make_age_gender_net(config);
   {
@@ -426,7 +428,8 @@ TEST(ClassifierOnnx, MatchesLibTorchInOnnxRuntimeAndOpenCv) {
   torch::NoGradGuard no_grad;
   const AgeGenderOutput out = loaded.net->forward(input);
   const auto gender = torch::softmax(out.gender_logits, 1), age = torch::softmax(out.age_logits, 1);
-  const auto years = (torch::softmax(out.age_years_logits, 1) * torch::arange(101, torch::kFloat)).sum(1);
+  const auto expectation = (torch::softmax(out.age_years_logits, 1) * torch::arange(101, torch::kFloat)).sum(1);
+  const auto years = 1.5 + 0.9 * expectation;  // the calibration line
   const auto ort = run_onnxruntime(onnx, input, dir);
   ASSERT_TRUE(ort.count("gender") && ort.count("age") && ort.count("age_years"));
   EXPECT_LE(relative_max_diff(ort.at("gender"), gender), 1e-4);
@@ -436,6 +439,7 @@ TEST(ClassifierOnnx, MatchesLibTorchInOnnxRuntimeAndOpenCv) {
   const auto cv = run_opencv(onnx, input, {"gender", "age", "age_years", "age_interval"});
   EXPECT_LE(relative_max_diff(cv.at("gender"), gender), 1e-4);
   EXPECT_LE(relative_max_diff(cv.at("age"), age), 1e-4);
+  EXPECT_LE(relative_max_diff(cv.at("age_years"), years), 1e-4);
   for (int64_t i = 0; i < input.size(0); ++i) {
     const int interval = nearest_age_interval(config.intervals, years[i].item<float>());
     EXPECT_EQ(ort.at("age_interval")[i].item<float>(), interval);

@@ -223,6 +223,15 @@ AgeGenderConfig with_input_size(AgeGenderConfig config, int input_size, bool rep
   return config;
 }
 
+// A calibration line was fitted to the starting network's estimates; training changes them, so the
+// trained network starts without one (fit its own with `facekit calibrate age`).
+AgeGenderConfig without_age_calibration(AgeGenderConfig config, bool report) {
+  if (config.age_calibration.is_identity()) return config;
+  if (report) std::cout << "the starting checkpoint's age calibration is dropped: refit it on the trained network (facekit calibrate age)\n";
+  config.age_calibration = AgeCalibration{};
+  return config;
+}
+
 int64_t parameter_count(const torch::nn::Module& module) {
   int64_t count = 0;
   for (const auto& p : module.parameters()) count += p.numel();
@@ -290,7 +299,8 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
                : widened(initial_age_gender_net(o.init, o.model, main_rank ? std::cout : quiet), o.init_width_mult, o.seed,
                          main_rank);
   AgeGenderNet net = loaded.net;
-  const AgeGenderConfig config = with_input_size(loaded.config, o.resume ? 0 : o.init_input_size, main_rank);
+  const AgeGenderConfig config =
+      o.resume ? loaded.config : without_age_calibration(with_input_size(loaded.config, o.init_input_size, main_rank), main_rank);
   if ((o.age_sigma > 0 || o.age_l1_weight > 0) && !config.age_regression) {
     throw std::invalid_argument("the years head's loss options (age_sigma, age_l1_weight) need a network with that head (--age-regression)");
   }

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 #include <tuple>
@@ -44,11 +45,13 @@ json config_to_json(const AgeGenderConfig& c) {
           {"age_intervals", format_age_intervals(c.intervals)},
           {"gender_labels", c.gender_labels},
           {"age_regression", c.age_regression},
+          {"age_calibration", {{"offset", c.age_calibration.offset}, {"scale", c.age_calibration.scale}}},
           {"aux_head", c.aux_head},
           {"dropout", c.dropout}};
 }
 
-// Every key is required: a checkpoint that lacks one was not written by this version.
+// Every key is required (a checkpoint that lacks one was not written by this version), except
+// age_calibration, added later: identity when absent.
 AgeGenderConfig config_from_json(const json& j) {
   AgeGenderConfig c;
   c.architecture = j.at("architecture").get<std::string>();
@@ -62,6 +65,10 @@ AgeGenderConfig config_from_json(const json& j) {
   c.intervals = parse_age_intervals(j.at("age_intervals").get<std::string>());
   c.gender_labels = j.at("gender_labels").get<std::vector<std::string>>();
   c.age_regression = j.at("age_regression").get<bool>();
+  if (j.contains("age_calibration")) {
+    c.age_calibration.offset = j.at("age_calibration").at("offset").get<float>();
+    c.age_calibration.scale = j.at("age_calibration").at("scale").get<float>();
+  }
   c.aux_head = j.at("aux_head").get<bool>();
   c.dropout = j.at("dropout").get<double>();
   return c;
@@ -84,6 +91,9 @@ std::string describe_age_gender_config(const AgeGenderConfig& c) {
       << "gender labels: " << c.gender_labels.at(0) << ", " << c.gender_labels.at(1) << "\n"
       << "heads: gender, age interval" << (c.age_regression ? ", age in years (0..100)" : "")
       << (c.aux_head ? ", auxiliary (training)" : "") << "; dropout " << c.dropout << "\n";
+  if (c.age_regression && !c.age_calibration.is_identity()) {
+    out << "age calibration: " << c.age_calibration.offset << " + " << c.age_calibration.scale << " x the expected age\n";
+  }
   return out.str();
 }
 
@@ -103,6 +113,9 @@ void check_age_gender_config(const AgeGenderConfig& c) {
                                 std::to_string(c.gender_labels.size()));
   }
   if (!(c.dropout >= 0 && c.dropout < 1)) throw std::invalid_argument("dropout must be in [0, 1)");
+  if (!std::isfinite(c.age_calibration.offset) || !(c.age_calibration.scale > 0 && std::isfinite(c.age_calibration.scale))) {
+    throw std::invalid_argument("age calibration: the offset must be finite and the scale positive and finite");
+  }
 }
 
 // ---- the network ----
@@ -232,6 +245,7 @@ LoadedAgeGenderNet load_age_gender_checkpoint(const std::string& path) {
     throw std::runtime_error(path + ": stored config cannot be built: " + e.what());
   }
   loaded.net->eval();
+  loaded.storage = float16 ? CheckpointStorage::kFloat16 : CheckpointStorage::kFloat32;
   return loaded;
 }
 

@@ -19,6 +19,7 @@
 
 #include "datasets/age_intervals.h"
 #include "datasets/preprocess.h"
+#include "models/classifier/age_calibration.h"
 #include "models/classifier/inception.h"
 
 namespace facekit {
@@ -36,13 +37,15 @@ struct AgeGenderConfig {
   std::vector<AgeInterval> intervals = adience_intervals();
   std::vector<std::string> gender_labels = {"Male", "Female"};
   bool age_regression = false;
+  AgeCalibration age_calibration;  // applies to the years head's estimate
   // The auxiliary head needs an input of 299 px or more (see inception.h); below that, set false.
   bool aux_head = true;
   double dropout = 0.5;
 };
 
 // The config as one JSON object (what checkpoints and ONNX metadata store), and back; every key
-// is required when reading (throws nlohmann::json's exceptions naming the key).
+// is required when reading (throws nlohmann::json's exceptions naming the key) except
+// "age_calibration", identity when absent (checkpoints written before it existed).
 std::string age_gender_config_json(const AgeGenderConfig& config);
 AgeGenderConfig age_gender_config_from_json(const std::string& text);
 
@@ -92,9 +95,14 @@ class AgeGenderNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(AgeGenderNet);
 
+// How a checkpoint stores the floating-point tensors: float32 as they train, or float16 (half the
+// file, for shipping a model; weights rounded to about 3 significant digits).
+enum class CheckpointStorage { kFloat32, kFloat16 };
+
 struct LoadedAgeGenderNet {
   AgeGenderNet net{nullptr};
   AgeGenderConfig config;
+  CheckpointStorage storage = CheckpointStorage::kFloat32;  // how the file held it
 };
 
 // A random-initialised network for `config` (checked first), in eval mode.
@@ -106,10 +114,6 @@ LoadedAgeGenderNet make_age_gender_net(const AgeGenderConfig& config);
 // (darknet::inference_conv2d). `net` is not changed and stays trainable. The copy's logits equal
 // net's to float rounding.
 AgeGenderNet prepare_for_inference(AgeGenderNet& net, const AgeGenderConfig& config);
-
-// How a checkpoint stores the floating-point tensors: float32 as they train, or float16 (half the
-// file, for shipping a model; weights rounded to about 3 significant digits).
-enum class CheckpointStorage { kFloat32, kFloat16 };
 
 // One file (a torch::serialize archive): parameters, buffers and the config as JSON. Written to a
 // temporary file beside `path` and renamed, so a failure leaves nothing behind.

@@ -78,10 +78,10 @@ Classifier load_classifier(const std::string& path, torch::Device device) {
   LoadedAgeGenderNet loaded = load_age_gender_checkpoint(path);
   if (!device.is_cpu()) {
     loaded.net->to(device);
-    return {eval::torch_face_predictor(loaded.net, device), loaded.config};
+    return {eval::torch_face_predictor(loaded.net, loaded.config.age_calibration, device), loaded.config};
   }
   // BN folded, oneDNN on channels-last maps (models/classifier: prepare_for_inference).
-  return {eval::torch_face_predictor(prepare_for_inference(loaded.net, loaded.config), device), loaded.config};
+  return {eval::torch_face_predictor(prepare_for_inference(loaded.net, loaded.config), loaded.config.age_calibration, device), loaded.config};
 }
 
 Classifier ensemble_of(const std::vector<Classifier>& members, const std::vector<std::string>& names) {

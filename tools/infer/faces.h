@@ -18,7 +18,7 @@ struct Face {
   Box box;
   float score = 0;  // detector confidence
   std::vector<float> gender_dist, age_dist;  // softmax outputs, in the config's label order
-  std::optional<float> age_years;            // the age-regression head's expected age
+  std::optional<float> age_years;            // the age-regression head's expected age, calibrated
   int track = -1;                            // video: the track this face belongs to
 
   int gender() const;  // argmax of gender_dist, -1 before classification
