@@ -628,6 +628,46 @@ TEST(Cli, TrainDetectorResumeContinuesTheSameLoss) {
 // models/pretrained (found beside the build tree): the face detector is above OpenCV's Haar cascade
 // (AP@0.5 0.325 for faces >= 32 px, experiments/baselines; the shipped detector scores 0.616), and
 // the classifier is the ensemble of the two shipped networks, not the first alone.
+// `facekit calibrate` on copies of the shipped pair: without --write the files stay as they were; with
+// it, each member holds the line (composed with the one it had, in its float16 storage), and
+// evaluating the pair then gives the MAE and exact accuracy calibrate reported for the line; the ONNX
+// export of a calibrated member scores as the checkpoint does. An ONNX model is refused.
+TEST(Cli, CalibrateWritesTheLineThatEvaluationThenApplies) {
+  const fs::path pretrained = fs::path(FACEKIT_SOURCE_DIR) / "models" / "pretrained";
+  FACEKIT_REQUIRE_PATH(pretrained / "age_gender.pt");
+  FACEKIT_REQUIRE_PATH(shared_dir() / "data" / "utkface");
+  TempDir dir;
+  fs::copy_file(pretrained / "age_gender.pt", dir.path() / "a.pt");
+  fs::copy_file(pretrained / "age_gender_2.pt", dir.path() / "b.pt");
+  const std::string faces = " --dataset utkface:" + (shared_dir() / "data" / "utkface").string() + " --split " +
+                            utkface_split(dir.path(), 150, 15) + " --threads 2";
+  const std::string pair = " --model " + (dir / "a.pt") + " --model " + (dir / "b.pt");
+  const std::string original = read_file(dir.path() / "a.pt");
+  const Result dry = run_facekit("calibrate" + faces + pair);
+  ASSERT_EQ(dry.exit_code, 0) << dry.output;
+  EXPECT_NE(dry.output.find("not written"), std::string::npos) << dry.output;
+  EXPECT_EQ(read_file(dir.path() / "a.pt"), original);
+  const Result written = run_facekit("calibrate" + faces + pair + " --write --json " + (dir / "line.json"));
+  ASSERT_EQ(written.exit_code, 0) << written.output;
+  EXPECT_NE(written.output.find("wrote " + (dir / "b.pt") + ": age = "), std::string::npos) << written.output;
+  const std::string line = read_file(dir.path() / "line.json");
+  EXPECT_LT(json_number(line, "age_mae_calibrated"), json_number(line, "age_mae"));
+  EXPECT_NEAR(static_cast<double>(fs::file_size(dir.path() / "a.pt")), static_cast<double>(original.size()), 1024);
+  ASSERT_EQ(run_facekit("eval classifier" + faces + pair + " --json " + (dir / "after.json")).exit_code, 0);
+  const std::string after = read_file(dir.path() / "after.json");
+  EXPECT_NEAR(json_number(after, "age_mae"), json_number(line, "age_mae_calibrated"), 1e-4);
+  EXPECT_NEAR(json_number(after, "age_exact"), json_number(line, "age_exact_calibrated"), 1e-9);
+
+  const Result exported = run_facekit("convert classifier2onnx --checkpoint " + (dir / "a.pt") + " -o " + (dir / "a.onnx"));
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  ASSERT_EQ(run_facekit("eval classifier" + faces + " --model " + (dir / "a.pt") + " --json " + (dir / "pt.json")).exit_code, 0);
+  ASSERT_EQ(run_facekit("eval classifier" + faces + " --model " + (dir / "a.onnx") + " --json " + (dir / "onnx.json")).exit_code, 0);
+  EXPECT_NEAR(json_number(read_file(dir.path() / "onnx.json"), "age_mae"), json_number(read_file(dir.path() / "pt.json"), "age_mae"), 2e-3);
+  const Result onnx = run_facekit("calibrate" + faces + " --model " + (dir / "a.onnx"));
+  EXPECT_EQ(onnx.exit_code, 2);
+  EXPECT_NE(onnx.output.find("calibrate the .pt checkpoint"), std::string::npos) << onnx.output;
+}
+
 TEST(Cli, EvaluationsDefaultToTheShippedModels) {
   const fs::path pretrained = fs::path(FACEKIT_SOURCE_DIR) / "models" / "pretrained";
   FACEKIT_REQUIRE_PATH(pretrained / "yolo-fastest-1.1-face.weights");

@@ -58,6 +58,7 @@ Command train_detector_command();
 Command train_classifier_command();
 Command anchors_command();  // a top-level command, not a group
 Command bench_command();  // a top-level command
+Command calibrate_command();  // a top-level command
 Command infer_command();    // tools/infer: the same as facekit-infer
 
 }  // namespace facekit::cli

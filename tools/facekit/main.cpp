@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
        }},
       anchors_command(),
       bench_command(),
+      calibrate_command(),
       infer_command(),
   };
   return run_guarded("facekit", [&] { return dispatch("facekit", groups, std::vector<std::string>(argv + 1, argv + argc)); });
