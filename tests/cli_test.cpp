@@ -631,7 +631,8 @@ TEST(Cli, TrainDetectorResumeContinuesTheSameLoss) {
 // `facekit calibrate` on copies of the shipped pair: without --write the files stay as they were; with
 // it, each member holds the line (composed with the one it had, in its float16 storage), and
 // evaluating the pair then gives the MAE and exact accuracy calibrate reported for the line; the ONNX
-// export of a calibrated member scores as the checkpoint does. An ONNX model is refused.
+// export of a calibrated member scores as the checkpoint does. An ONNX model is refused, and so is
+// --write without --model (it would rewrite the shipped models).
 TEST(Cli, CalibrateWritesTheLineThatEvaluationThenApplies) {
   const fs::path pretrained = fs::path(FACEKIT_SOURCE_DIR) / "models" / "pretrained";
   FACEKIT_REQUIRE_PATH(pretrained / "age_gender.pt");
@@ -666,6 +667,9 @@ TEST(Cli, CalibrateWritesTheLineThatEvaluationThenApplies) {
   const Result onnx = run_facekit("calibrate" + faces + " --model " + (dir / "a.onnx"));
   EXPECT_EQ(onnx.exit_code, 2);
   EXPECT_NE(onnx.output.find("calibrate the .pt checkpoint"), std::string::npos) << onnx.output;
+  const Result shipped = run_facekit("calibrate" + faces + " --write");  // would rewrite models/pretrained
+  EXPECT_EQ(shipped.exit_code, 2);
+  EXPECT_NE(shipped.output.find("--write needs the checkpoints to write"), std::string::npos) << shipped.output;
 }
 
 TEST(Cli, EvaluationsDefaultToTheShippedModels) {

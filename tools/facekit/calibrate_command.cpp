@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <stdexcept>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -12,7 +14,6 @@
 #include "eval/classify_faces.h"
 #include "tools/facekit/classifiers.h"
 #include "tools/facekit/cli.h"
-#include "tools/facekit/detectors.h"
 
 namespace facekit::cli {
 namespace {
@@ -51,11 +52,8 @@ void write_line(const std::string& path, const AgeCalibration& fitted) {
 
 int run_calibrate(const std::vector<std::string>& args) {
   po::options_description options("facekit calibrate");
+  add_face_dataset_options(&options);  // held-out faces with exact ages, e.g. a validation split
   options.add_options()
-      ("dataset", po::value<std::string>()->required(), "FORMAT:PATH (held-out faces with exact ages: utkface, aaf, csv, imdbwiki)")
-      ("split", po::value<std::string>()->default_value(""), "split file (utkface), e.g. the validation split")
-      ("images", po::value<std::string>()->default_value(""), "where the images are (default: beside the labels)")
-      ("batch", po::value<int>()->default_value(32), "faces per forward pass")
       ("json", po::value<std::string>()->default_value(""), "write the line and the numbers here")
       ("write", po::bool_switch(), "store the line in every --model checkpoint (each replaced atomically)");
   add_classifier_option(&options, "model");
@@ -66,6 +64,9 @@ int run_calibrate(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_options(args, options, usage, &vm)) return kExitOk;
   const torch::Device device = apply_runtime_options(vm);
+  if (vm["write"].as<bool>() && !vm.count("model")) {
+    throw UsageError("--write needs the checkpoints to write, --model M.pt (the shipped models are not rewritten)");
+  }
   const std::vector<std::string> files = classifier_files(vm, "model");
   for (const auto& file : files) {
     if (fs::path(file).extension() == ".onnx") {
@@ -76,12 +77,19 @@ int run_calibrate(const std::vector<std::string>& args) {
   if (!classifier.config.age_regression) throw UsageError(files[0] + ": no age-in-years head: nothing to calibrate");
   apply_tta_option(vm, &classifier);
   const auto& intervals = classifier.config.intervals;
-  const FaceDataset dataset = read_face_dataset(vm["dataset"].as<std::string>(), vm["split"].as<std::string>(),
-                                                vm["images"].as<std::string>(), intervals);
-  const eval::ScoredFaces scored =
-      eval::classify_dataset(classifier.predict, classifier.config, dataset, vm["batch"].as<int>(), at::get_num_threads());
+  const FaceDataset dataset = face_dataset_from_options(vm, intervals);
+  const eval::ScoredFaces scored = classify_face_dataset(vm, classifier, dataset);
   const AgePairs pairs = age_pairs(scored, intervals);
+  if (pairs.ages.size() < 2) {
+    throw std::runtime_error(vm["dataset"].as<std::string>() + ": " + std::to_string(pairs.ages.size()) +
+                             " faces with an exact age; the line needs at least 2 (labels that are intervals only cannot fit it)");
+  }
   const AgeCalibration line = eval::fit_age_calibration(pairs.estimates, pairs.ages);
+  if (line.scale < eval::kMinCalibrationScale * 1.01 || line.scale > eval::kMaxCalibrationScale * 0.99) {
+    std::cerr << "warning: the line's scale " << line.scale << " is at the end of its range ("
+              << eval::kMinCalibrationScale << " to " << eval::kMaxCalibrationScale
+              << "): the estimates hardly follow the ages; is the network trained?\n";
+  }
   const auto before = eval::score_faces(scored, dataset, intervals);
   const auto after = eval::score_faces(calibrated(scored, line), dataset, intervals);
   const double cross_validated = eval::cross_validated_mae(pairs.estimates, pairs.ages);
@@ -112,6 +120,7 @@ int run_calibrate(const std::vector<std::string>& args) {
     return kExitOk;
   }
   for (const auto& file : files) write_line(file, line);
+  std::cout << "next: facekit eval classifier on faces the line was not fitted on (a test split) with these --model files\n";
   return kExitOk;
 }
 

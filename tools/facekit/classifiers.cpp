@@ -117,6 +117,23 @@ std::vector<std::string> classifier_files(const po::variables_map& vm, const cha
   return vm[name].as<std::vector<std::string>>();
 }
 
+void add_face_dataset_options(po::options_description* options) {
+  options->add_options()
+      ("dataset", po::value<std::string>()->required(), "FORMAT:PATH with FORMAT utkface, aaf, csv, adience or imdbwiki")
+      ("split", po::value<std::string>()->default_value(""), "split file (utkface) or more fold files (adience)")
+      ("images", po::value<std::string>()->default_value(""), "where the images are (default: beside the labels)")
+      ("batch", po::value<int>()->default_value(32), "faces per forward pass");
+}
+
+FaceDataset face_dataset_from_options(const po::variables_map& vm, const std::vector<AgeInterval>& intervals) {
+  return read_face_dataset(vm["dataset"].as<std::string>(), vm["split"].as<std::string>(), vm["images"].as<std::string>(),
+                           intervals);
+}
+
+eval::ScoredFaces classify_face_dataset(const po::variables_map& vm, const Classifier& classifier, const FaceDataset& dataset) {
+  return eval::classify_dataset(classifier.predict, classifier.config, dataset, vm["batch"].as<int>(), at::get_num_threads());
+}
+
 void add_tta_option(po::options_description* options) {
   options->add_options()("tta", po::bool_switch(), "average each face's predictions with its mirror image's (twice the classifier time)");
 }

@@ -35,6 +35,13 @@ Classifier load_classifier_ensemble(const std::vector<std::string>& paths, torch
 void add_classifier_option(po::options_description* options, const char* name);
 std::vector<std::string> classifier_files(const po::variables_map& vm, const char* name);
 
+// --dataset FORMAT:PATH, --split, --images and --batch: the labelled faces `eval classifier` and
+// `calibrate` classify; the dataset read with the classifier's intervals, and classified --batch
+// faces at a time.
+void add_face_dataset_options(po::options_description* options);
+FaceDataset face_dataset_from_options(const po::variables_map& vm, const std::vector<AgeInterval>& intervals);
+eval::ScoredFaces classify_face_dataset(const po::variables_map& vm, const Classifier& classifier, const FaceDataset& dataset);
+
 // --tta, for every command that classifies faces: the classifier then averages each face's
 // predictions with its mirror image's (eval::mirror_averaged).
 void add_tta_option(po::options_description* options);

@@ -34,11 +34,8 @@ void print_classifier_report(const eval::ClassifierReport& r, const std::vector<
 
 int run_eval_classifier(const std::vector<std::string>& args) {
   po::options_description options("facekit eval classifier");
+  add_face_dataset_options(&options);
   options.add_options()
-      ("dataset", po::value<std::string>()->required(), "FORMAT:PATH with FORMAT utkface, aaf, csv, adience or imdbwiki")
-      ("split", po::value<std::string>()->default_value(""), "split file (utkface) or more fold files (adience)")
-      ("images", po::value<std::string>()->default_value(""), "where the images are (default: beside the labels)")
-      ("batch", po::value<int>()->default_value(32), "faces per forward pass")
       ("json", po::value<std::string>()->default_value(""), "write the JSON report here")
       ("predictions", po::value<std::string>()->default_value(""), "write every face's labels and predictions here (CSV)")
       ("plots", po::value<std::string>()->default_value(""), "folder for age_confusion.png and gender_confusion.png");
@@ -54,10 +51,8 @@ int run_eval_classifier(const std::vector<std::string>& args) {
   Classifier classifier = load_classifier_ensemble(classifier_files(vm, "model"), device);
   apply_tta_option(vm, &classifier);
   const auto& intervals = classifier.config.intervals;
-  const FaceDataset dataset = read_face_dataset(vm["dataset"].as<std::string>(), vm["split"].as<std::string>(),
-                                                vm["images"].as<std::string>(), intervals);
-  const eval::ScoredFaces scored =
-      eval::classify_dataset(classifier.predict, classifier.config, dataset, vm["batch"].as<int>(), at::get_num_threads());
+  const FaceDataset dataset = face_dataset_from_options(vm, intervals);
+  const eval::ScoredFaces scored = classify_face_dataset(vm, classifier, dataset);
   const auto report = eval::score_faces(scored, dataset, intervals);
   print_classifier_report(report, intervals);
   if (const auto json = vm["json"].as<std::string>(); !json.empty()) {
