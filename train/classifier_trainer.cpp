@@ -497,6 +497,7 @@ ClassifierTrainResult train_classifier(const FaceDataset& listed_train_set, cons
   result.epochs_done = state.epoch;
   result.steps_done = state.step;
   result.best_score = state.best_score;
+  result.age_regression = config.age_regression;
   return result;
 }
 

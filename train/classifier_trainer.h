@@ -70,6 +70,7 @@ struct ClassifierTrainResult {
   int epochs_done = 0, steps_done = 0;
   double best_score = 0, last_train_loss = 0;
   int skipped_images = 0;
+  bool age_regression = false;  // the trained network has a years head
 };
 
 ClassifierTrainResult train_classifier(const FaceDataset& train_set, const FaceDataset& val_set,

@@ -2,7 +2,6 @@
 #include <iostream>
 
 #include "datasets/formats/face_labels.h"
-#include "models/classifier/age_gender_net.h"
 #include "tools/facekit/cli.h"
 #include "tools/facekit/distributed_options.h"
 #include "train/classifier_trainer.h"
@@ -115,7 +114,7 @@ int run_train_classifier(const std::vector<std::string>& args) {
   std::cout << "done: " << result.epochs_done << " epochs, " << result.steps_done << " steps, best validation score "
             << result.best_score << " (mean of gender accuracy and age exact accuracy); " << result.skipped_images
             << " images could not be decoded\nweights: " << o.run_dir << "/weights/best.pt\n";
-  if (load_age_gender_checkpoint(o.run_dir + "/weights/best.pt").config.age_regression) {
+  if (result.age_regression) {
     std::cout << "next, for a years head: facekit calibrate --dataset " << vm["val"].as<std::string>()
               << (vm["val-split"].as<std::string>().empty() ? "" : " --split " + vm["val-split"].as<std::string>())
               << " --model " << o.run_dir << "/weights/best.pt --write (a line for its age in years, fitted on validation)\n";
