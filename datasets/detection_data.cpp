@@ -10,18 +10,13 @@
 
 #include "datasets/duplicates.h"
 #include "datasets/formats/darknet_labels.h"
+#include "datasets/text.h"
 #include "datasets/formats/voc.h"
 
 namespace facekit {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string trimmed(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
-}
 
 // A box clipped to the image, counted in `audit`; false when it is dropped (label_audit.h).
 bool clipped(float x1, float y1, float x2, float y2, int class_id, LabelledBox* box, LabelAudit* audit) {

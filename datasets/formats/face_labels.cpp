@@ -9,17 +9,12 @@
 #include <stdexcept>
 
 #include "datasets/formats/imdb_wiki.h"
+#include "datasets/text.h"
 
 namespace facekit {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string trimmed(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
-}
 
 std::vector<std::string> split(const std::string& line, char separator) {
   std::vector<std::string> fields;

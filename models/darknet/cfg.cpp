@@ -6,16 +6,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "datasets/text.h"
+
 namespace facekit::darknet {
 namespace {
-
-std::string trim(const std::string& s) {
-  const char* space = " \t\r\n";
-  const auto first = s.find_first_not_of(space);
-  if (first == std::string::npos) return "";
-  const auto last = s.find_last_not_of(space);
-  return s.substr(first, last - first + 1);
-}
 
 // Darknet strips all whitespace inside a line (strip() in src/utils.c), so "anchors = 1, 2"
 // and "anchors=1,2" are the same; we trim around key and value and drop spaces inside lists.
@@ -24,7 +18,7 @@ std::vector<std::string> split_list(const std::string& value) {
   std::stringstream stream(value);
   std::string item;
   while (std::getline(stream, item, ',')) {
-    item = trim(item);
+    item = trimmed(item);
     if (!item.empty()) items.push_back(item);
   }
   return items;
@@ -144,12 +138,12 @@ CfgFile parse_cfg_text(const std::string& text, const std::string& path) {
   int line_number = 0;
   while (std::getline(stream, raw)) {
     ++line_number;
-    const std::string line = trim(raw);
+    const std::string line = trimmed(raw);
     const auto where = [&] { return path + ":" + std::to_string(line_number) + ": "; };
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line[0] == '[') {
       if (line.back() != ']') throw std::runtime_error(where() + "expected ']' to close '" + line + "'");
-      const std::string type = trim(line.substr(1, line.size() - 2));
+      const std::string type = trimmed(line.substr(1, line.size() - 2));
       if (type.empty()) throw std::runtime_error(where() + "empty section name '[]'");
       cfg.sections.emplace_back(type, path, line_number);
       continue;
@@ -161,8 +155,8 @@ CfgFile parse_cfg_text(const std::string& text, const std::string& path) {
     if (cfg.sections.empty()) {
       throw std::runtime_error(where() + "option '" + line + "' before the first [section]");
     }
-    const std::string key = trim(line.substr(0, equals));
-    const std::string value = trim(line.substr(equals + 1));
+    const std::string key = trimmed(line.substr(0, equals));
+    const std::string value = trimmed(line.substr(equals + 1));
     if (key.empty()) throw std::runtime_error(where() + "empty key in '" + line + "'");
     if (!cfg.sections.back().add(key, value, line_number)) {
       cfg.warnings.push_back(where() + "repeated key '" + key + "' in " + cfg.sections.back().where() +
