@@ -146,6 +146,41 @@ TEST(MultiScaleDetector, MergesTheSizesDetectionsAsOpenCvNmsDoes) {
   }
 }
 
+// Test-time augmentation (--tta) keeps what OpenCV's NMSBoxes keeps of the detections on the photo
+// and on its mirror image (cv::flip) mapped back (x -> width - x), in the same order.
+TEST(MirroredDetector, MergesThePhotoAndItsMirrorImageAsOpenCvNmsDoes) {
+  const fs::path photo = kSeedDemo / "big_bang_theory2.jpg";
+  FACEKIT_REQUIRE_PATH(photo);
+  const cv::Mat bgr = cv::imread(photo.string());
+  cv::Mat mirrored;
+  cv::flip(bgr, mirrored, /*flipCode=*/1);
+  const std::string weights = (kModels / "yolo-fastest-1.1-face.weights").string();
+  const cli::DetectionThresholds thresholds{0.05f, 0.45f};
+  const auto plain = cli::make_detector(weights, "", 0, torch::kCPU, thresholds);
+  const auto on_photo = plain(bgr), on_mirror = plain(mirrored);
+  const auto merged = cli::make_detector(weights, "", 0, torch::kCPU, thresholds, {}, /*tta=*/true)(bgr);
+  const double width = bgr.cols;
+  std::vector<cv::Rect2d> boxes;
+  std::vector<float> scores;
+  for (const auto& d : on_photo) boxes.emplace_back(d.box.x1, d.box.y1, d.box.width(), d.box.height());
+  for (const auto& d : on_mirror) boxes.emplace_back(width - d.box.x2, d.box.y1, d.box.width(), d.box.height());
+  for (const auto* detections : {&on_photo, &on_mirror}) {
+    for (const auto& d : *detections) scores.push_back(d.score);
+  }
+  std::vector<int> kept;
+  cv::dnn::NMSBoxes(boxes, scores, 0.0f, thresholds.nms, kept);
+  ASSERT_GE(on_photo.size(), 3u);
+  ASSERT_LT(kept.size(), boxes.size());  // the two views found some faces both
+  ASSERT_EQ(merged.size(), kept.size());
+  for (size_t i = 0; i < kept.size(); ++i) {
+    const cv::Rect2d& expected = boxes[kept[i]];
+    EXPECT_FLOAT_EQ(merged[i].score, scores[kept[i]]) << i;
+    EXPECT_NEAR(merged[i].box.x1, expected.x, 1e-3) << i;
+    EXPECT_NEAR(merged[i].box.x2, expected.x + expected.width, 1e-3) << i;
+    EXPECT_FLOAT_EQ(merged[i].box.y2, static_cast<float>(expected.y + expected.height)) << i;
+  }
+}
+
 // ---- the binary end to end ----
 
 TEST(InferCli, SeedDemoPhotosGiveAnnotatedImagesAndOneJsonRecordEach) {

@@ -76,6 +76,36 @@ Detector merged_over_sizes(std::vector<DetectAtSize> sizes, int class_id, float 
   };
 }
 
+// The photo mirrored left to right.
+PlanarImage mirror_image(const PlanarImage& rgb) {
+  PlanarImage mirrored = rgb;
+  for (int k = 0; k < rgb.c; ++k) {
+    for (int y = 0; y < rgb.h; ++y) {
+      for (int x = 0; x < rgb.w; ++x) mirrored.at(x, y, k) = rgb.at(rgb.w - 1 - x, y, k);
+    }
+  }
+  return mirrored;
+}
+
+// `detect` on the mirrored photo, its boxes mirrored back (x -> width - x): test-time augmentation,
+// whose detections join the plain ones in the one NMS that merges the sizes.
+DetectAtSize on_mirror_image(DetectAtSize detect) {
+  return [detect = std::move(detect)](const PlanarImage& rgb) {
+    auto detections = detect(mirror_image(rgb));
+    const auto width = static_cast<float>(rgb.w);
+    for (auto& d : detections) d = {width - d.x2, d.y1, width - d.x1, d.y2, d.score, d.class_id};
+    return detections;
+  };
+}
+
+// Every size as it is and, with `tta`, on the mirrored photo too.
+std::vector<DetectAtSize> with_mirror_images(std::vector<DetectAtSize> sizes, bool tta) {
+  if (!tta) return sizes;
+  const size_t plain = sizes.size();
+  for (size_t i = 0; i < plain; ++i) sizes.push_back(on_mirror_image(sizes[i]));
+  return sizes;
+}
+
 DetectAtSize darknet_at_size(SizedDarknet net, torch::Device device, DetectionThresholds thresholds) {
   return [net = std::move(net), device, thresholds](const PlanarImage& rgb) {
     c10::InferenceMode inference;
@@ -86,15 +116,16 @@ DetectAtSize darknet_at_size(SizedDarknet net, torch::Device device, DetectionTh
   };
 }
 
-// A Darknet model (cfg + weights, or a facekit checkpoint) at each of `input_sizes` (none: its own).
+// A Darknet model (cfg + weights, or a facekit checkpoint) at each of `input_sizes` (none: its own),
+// with `tta` on the mirrored photo too.
 Detector darknet_detector(const std::string& model_path, const std::string& cfg_override, int class_id,
                           torch::Device device, DetectionThresholds thresholds,
-                          const std::vector<cv::Size>& input_sizes) {
+                          const std::vector<cv::Size>& input_sizes, bool tta) {
   std::vector<DetectAtSize> sizes;
   for (const cv::Size size : sizes_to_run(input_sizes)) {
     sizes.push_back(darknet_at_size(sized_darknet(model_path, cfg_override, size, device), device, thresholds));
   }
-  return merged_over_sizes(std::move(sizes), class_id, thresholds.nms);
+  return merged_over_sizes(with_mirror_images(std::move(sizes), tta), class_id, thresholds.nms);
 }
 
 // "WxH" with positive sides, or with `square_allowed` also "S" for SxS; an empty size otherwise.
@@ -205,21 +236,22 @@ darknet::LoadedDarknet load_darknet_model(const std::string& model, const std::s
 }
 
 Detector onnx_exports_detector(const std::vector<std::string>& exports, const std::string& cfg, int class_id,
-                               DetectionThresholds thresholds) {
+                               DetectionThresholds thresholds, bool tta) {
   std::vector<DetectAtSize> sizes;
   for (const auto& path : exports) sizes.push_back(onnx_at_its_size(path, cfg, thresholds));
-  return merged_over_sizes(std::move(sizes), class_id, thresholds.nms);
+  return merged_over_sizes(with_mirror_images(std::move(sizes), tta), class_id, thresholds.nms);
 }
 
 Detector make_detector(const std::string& model, const std::string& cfg, int class_id, torch::Device device,
-                       DetectionThresholds thresholds, const std::vector<cv::Size>& input_sizes) {
+                       DetectionThresholds thresholds, const std::vector<cv::Size>& input_sizes, bool tta) {
   const bool haar = model.rfind("haar:", 0) == 0, onnx = fs::path(model).extension() == ".onnx";
   if ((haar || onnx) && !input_sizes.empty()) {
     throw UsageError("--input-size runs Darknet models (.weights, .pt), not " + model + ", which has one input size");
   }
+  if (haar && tta) throw UsageError("test-time augmentation runs Darknet models and their ONNX exports, not " + model);
   if (haar) return haar_detector(model.substr(5));
-  if (onnx) return onnx_exports_detector({model}, cfg, class_id, thresholds);
-  return darknet_detector(model, cfg, class_id, device, thresholds, input_sizes);
+  if (onnx) return onnx_exports_detector({model}, cfg, class_id, thresholds, tta);
+  return darknet_detector(model, cfg, class_id, device, thresholds, input_sizes, tta);
 }
 
 namespace {

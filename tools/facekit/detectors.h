@@ -44,14 +44,17 @@ darknet::LoadedDarknet load_darknet_model(const std::string& model, const std::s
 // haar:CASCADE.xml. `class_id`: the model's face class. `input_sizes` (Darknet models only; empty:
 // the cfg's size): the image runs at each size and the detections of all sizes are merged by one
 // non-maximum suppression (multi-scale testing), so each size contributes the faces it sees best.
+// `tta` (not Haar): every size also runs on the mirrored photo, its boxes mirrored back into the same
+// NMS (test-time augmentation; twice the forward passes).
 Detector make_detector(const std::string& model, const std::string& cfg, int class_id, torch::Device device,
-                       DetectionThresholds thresholds = {}, const std::vector<cv::Size>& input_sizes = {});
+                       DetectionThresholds thresholds = {}, const std::vector<cv::Size>& input_sizes = {},
+                       bool tta = false);
 
 // Raw ONNX exports of one Darknet model, one per input size (each export has one), run by OpenCV dnn
 // and merged as make_detector merges a Darknet model's sizes: facekit-infer's onnx backend with
 // --input-size.
 Detector onnx_exports_detector(const std::vector<std::string>& exports, const std::string& cfg, int class_id,
-                               DetectionThresholds thresholds);
+                               DetectionThresholds thresholds, bool tta = false);
 
 // --input-size for the commands that run a detector: "416", "416x320" or a comma-separated list of
 // them, each side a multiple of 32 (Darknet's detectors downsample by 32). Throws UsageError.

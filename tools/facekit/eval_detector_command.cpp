@@ -205,12 +205,13 @@ int run_eval_detector(const std::vector<std::string>& args) {
       ("plots", po::value<std::string>()->default_value(""), "folder for pr_curves.png")
       ("draw", po::value<std::string>()->default_value(""),
        "folder for the worst images: missed faces red, false positives blue, true positives green")
-      ("worst", po::value<int>(), "how many images --draw draws (default 20; most missed + false positives first)");
+      ("worst", po::value<int>(), "how many images --draw draws (default 20; most missed + false positives first)")
+      ("tta", po::bool_switch(), "also run the model on each photo mirrored and merge the detections (twice the time)");
   add_input_size_option(&options);
   add_runtime_options(&options);
   const std::string usage =
       "usage: facekit eval detector --dataset wider:GT.txt|darknet:LIST|voc:DIR_OR_LIST|coco:JSON [--images DIR]\n"
-      "                             [--model M [--input-size S[,S...]] | --detections FILE] [--class-id N] [--class-map FILE]\n"
+      "                             [--model M [--input-size S[,S...]] [--tta] | --detections FILE] [--class-id N] [--class-map FILE]\n"
       "                             [--category C] [--json OUT] [--plots DIR] [--draw DIR [--worst N]]";
   po::variables_map vm;
   if (!parse_options(args, options, usage, &vm)) return kExitOk;
@@ -224,13 +225,14 @@ int run_eval_detector(const std::vector<std::string>& args) {
     throw UsageError("--worst N needs N >= 1 and a --draw folder");
   }
   const std::vector<cv::Size> sizes = input_sizes(vm);
-  if (!detections_file.empty() && !sizes.empty()) throw UsageError("--input-size runs a --model, not --detections");
+  const bool tta = vm["tta"].as<bool>();
+  if (!detections_file.empty() && (!sizes.empty() || tta)) throw UsageError("--input-size and --tta run a --model, not --detections");
   const std::string dataset = vm["dataset"].as<std::string>();
   const std::vector<LabelledImage> labelled = load_dataset(dataset, vm["images"].as<std::string>(), vm);
   std::map<std::string, std::vector<eval::ScoredBox>> given;
   if (!detections_file.empty()) given = read_detections_file(detections_file);
   const Detector detect = detections_file.empty()
-                              ? make_detector(model, vm["cfg"].as<std::string>(), vm["class-id"].as<int>(), device, {}, sizes)
+                              ? make_detector(model, vm["cfg"].as<std::string>(), vm["class-id"].as<int>(), device, {}, sizes, tta)
                               : Detector();
   std::vector<eval::ImageDetections> images;
   double total_ms = 0;
