@@ -287,6 +287,11 @@ std::vector<cv::Size> sizes_to_run(const std::vector<cv::Size>& requested) {
   return requested.empty() ? std::vector<cv::Size>{cv::Size()} : requested;
 }
 
+void add_detector_tta_option(po::options_description* options) {
+  options->add_options()("detector-tta", po::bool_switch(),
+                         "also run the detector on each photo mirrored and merge the detections (twice its time)");
+}
+
 std::vector<cv::Size> input_sizes(const po::variables_map& vm) {
   const std::string text = vm["input-size"].as<std::string>();
   return text.empty() ? std::vector<cv::Size>{} : parse_input_sizes(text);

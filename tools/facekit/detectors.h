@@ -60,6 +60,9 @@ Detector onnx_exports_detector(const std::vector<std::string>& exports, const st
 // them, each side a multiple of 32 (Darknet's detectors downsample by 32). Throws UsageError.
 void add_input_size_option(po::options_description* options);
 std::vector<cv::Size> input_sizes(const po::variables_map& vm);  // empty: the cfg's
+// --detector-tta for the commands that run a detector and a classifier (whose --tta is the
+// classifier's): make_detector's `tta`.
+void add_detector_tta_option(po::options_description* options);
 // The sizes a Darknet model runs at: `requested`, or when none one empty size (the cfg's).
 std::vector<cv::Size> sizes_to_run(const std::vector<cv::Size>& requested);
 

@@ -64,12 +64,13 @@ int run_eval_pipeline(const std::vector<std::string>& args) {
       ("cfg", po::value<std::string>()->default_value(""), "the cfg of a .weights detector when not beside it")
       ("json", po::value<std::string>()->default_value(""), "write the JSON report here");
   add_input_size_option(&options);
+  add_detector_tta_option(&options);
   add_classifier_option(&options, "classifier");
   add_tta_option(&options);
   add_runtime_options(&options);
   const std::string usage =
       "usage: facekit eval pipeline --dataset wider-demographics:CSV --images DIR [--detector M] [--input-size S[,S...]]\n"
-      "                             [--classifier M]... [--tta] [--json OUT]";
+      "                             [--detector-tta] [--classifier M]... [--tta] [--json OUT]";
   po::variables_map vm;
   if (!parse_options(args, options, usage, &vm)) return kExitOk;
   const torch::Device device = apply_runtime_options(vm);
@@ -78,7 +79,7 @@ int run_eval_pipeline(const std::vector<std::string>& args) {
   const auto images = faces_by_image(dataset.substr(std::string(kDatasetPrefix).size()));
   const std::string detector_path = vm["detector"].as<std::string>();
   const Detector detect = make_detector(detector_path.empty() ? default_model(kDefaultDetectorFile) : detector_path,
-                                        vm["cfg"].as<std::string>(), 0, device, {}, input_sizes(vm));
+                                        vm["cfg"].as<std::string>(), 0, device, {}, input_sizes(vm), vm["detector-tta"].as<bool>());
   Classifier classifier = load_classifier_ensemble(classifier_files(vm, "classifier"), device);
   apply_tta_option(vm, &classifier);
 

@@ -80,9 +80,9 @@ Models load_models(const ModelFiles& requested, Backend backend, cli::DetectionT
     TemporaryFolder exports;
     models.detect = is_onnx(files.detector)
                         ? cli::make_detector(files.detector, files.detector_cfg, kFaceClass, device, thresholds,
-                                             files.detector_sizes)
+                                             files.detector_sizes, files.detector_tta)
                         : cli::onnx_exports_detector(detector_as_onnx(files, exports.path), files.detector_cfg,
-                                                     kFaceClass, thresholds);
+                                                     kFaceClass, thresholds, files.detector_tta);
     std::vector<cli::Classifier> members;
     for (size_t i = 0; i < classifiers.size(); ++i) {
       const std::string& given = classifiers[i];
@@ -92,7 +92,7 @@ Models load_models(const ModelFiles& requested, Backend backend, cli::DetectionT
     models.classifier = cli::ensemble_of(members, classifiers);  // errors name the given files, not the exports
   } else {
     models.detect = cli::make_detector(files.detector, files.detector_cfg, kFaceClass, device, thresholds,
-                                       files.detector_sizes);
+                                       files.detector_sizes, files.detector_tta);
     models.classifier = cli::load_classifier_ensemble(classifiers, device);
   }
   const auto describe = [&](const std::string& what, const std::string& file) {

@@ -21,6 +21,7 @@ struct ModelFiles {
   std::string detector, detector_cfg;      // empty detector: the shipped one
   std::vector<std::string> classifiers;    // none: the shipped one; several: an ensemble (averaged)
   std::vector<cv::Size> detector_sizes;    // --input-size (a Darknet model's; the onnx backend exports one per size); empty: the cfg's
+  bool detector_tta = false;               // --detector-tta: each photo also mirrored (cli::make_detector)
 };
 
 struct Models {

@@ -271,18 +271,20 @@ int run_infer(const std::vector<std::string>& args) {
       ("verbose-labels", "labels with confidences and estimated years")
       ("show", "show the annotated frames in a window (q or Esc stops)");
   cli::add_input_size_option(&options);
+  cli::add_detector_tta_option(&options);
   cli::add_classifier_option(&options, "classifier");
   cli::add_tta_option(&options);
   cli::add_runtime_options(&options);
   const std::string usage =
-      "usage: facekit-infer --input PATH [--detector M [--input-size S[,S...]]] [--classifier M]... [--backend torch|onnx]\n"
-      "                     [--output PATH] [--json PATH]";
+      "usage: facekit-infer --input PATH [--detector M [--input-size S[,S...]] [--detector-tta]] [--classifier M]...\n"
+      "                     [--backend torch|onnx] [--output PATH] [--json PATH]";
   cli::po::variables_map vm;
   if (!cli::parse_options(args, options, usage, &vm)) return cli::kExitOk;
   const InferOptions o = read_options(vm);
   const torch::Device device = cli::apply_runtime_options(vm);
   auto source = open_source(o.input);
-  ModelFiles files{vm["detector"].as<std::string>(), vm["cfg"].as<std::string>(), {}, cli::input_sizes(vm)};
+  ModelFiles files{vm["detector"].as<std::string>(), vm["cfg"].as<std::string>(), {}, cli::input_sizes(vm),
+                   vm["detector-tta"].as<bool>()};
   files.classifiers = cli::classifier_files(vm, "classifier");
   Models models = load_models(files, parse_backend(vm["backend"].as<std::string>()),
                               {vm["conf-thresh"].as<float>(), vm["nms-thresh"].as<float>()}, device);
