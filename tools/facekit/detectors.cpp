@@ -79,10 +79,10 @@ Detector merged_over_sizes(std::vector<DetectAtSize> sizes, int class_id, float 
 // The photo mirrored left to right.
 PlanarImage mirror_image(const PlanarImage& rgb) {
   PlanarImage mirrored = rgb;
-  for (int k = 0; k < rgb.c; ++k) {
-    for (int y = 0; y < rgb.h; ++y) {
-      for (int x = 0; x < rgb.w; ++x) mirrored.at(x, y, k) = rgb.at(rgb.w - 1 - x, y, k);
-    }
+  const auto width = static_cast<size_t>(rgb.w);
+  for (size_t row = 0; row < static_cast<size_t>(rgb.c) * rgb.h; ++row) {  // every row of every plane
+    const auto from = rgb.data.begin() + static_cast<std::ptrdiff_t>(row * width);
+    std::reverse_copy(from, from + static_cast<std::ptrdiff_t>(width), mirrored.data.begin() + static_cast<std::ptrdiff_t>(row * width));
   }
   return mirrored;
 }
