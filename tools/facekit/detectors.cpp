@@ -62,20 +62,6 @@ SizedDarknet sized_darknet(const std::string& model_path, const std::string& cfg
 // Every class's detections of a photo (as planar RGB) at one input size, in image pixels, after NMS.
 using DetectAtSize = std::function<std::vector<darknet::Detection>(const PlanarImage& rgb)>;
 
-// A detector over several input sizes (multi-scale testing): the photo converted once, every size's
-// detections merged by one NMS (idempotent for a single size), then the boxes of `class_id`.
-Detector merged_over_sizes(std::vector<DetectAtSize> sizes, int class_id, float nms_thresh) {
-  return [sizes = std::move(sizes), class_id, nms_thresh](const cv::Mat& bgr) {
-    const PlanarImage rgb = to_planar_rgb(bgr);
-    std::vector<darknet::Detection> all;
-    for (const auto& detect : sizes) {
-      const auto detections = detect(rgb);
-      all.insert(all.end(), detections.begin(), detections.end());
-    }
-    return boxes_of_class(darknet::non_max_suppression(std::move(all), nms_thresh), class_id);
-  };
-}
-
 // The photo mirrored left to right.
 PlanarImage mirror_image(const PlanarImage& rgb) {
   PlanarImage mirrored = rgb;
@@ -87,23 +73,27 @@ PlanarImage mirror_image(const PlanarImage& rgb) {
   return mirrored;
 }
 
-// `detect` on the mirrored photo, its boxes mirrored back (x -> width - x): test-time augmentation,
-// whose detections join the plain ones in the one NMS that merges the sizes.
-DetectAtSize on_mirror_image(DetectAtSize detect) {
-  return [detect = std::move(detect)](const PlanarImage& rgb) {
-    auto detections = detect(mirror_image(rgb));
-    const auto width = static_cast<float>(rgb.w);
-    for (auto& d : detections) d = {width - d.x2, d.y1, width - d.x1, d.y2, d.score, d.class_id};
-    return detections;
+// A detector over several input sizes (multi-scale testing): the photo converted once, every size's
+// detections merged by one NMS (idempotent for a single size), then the boxes of `class_id`. With
+// `tta` every size also runs on the photo mirrored (once), its boxes mirrored back (x -> width - x)
+// into the same NMS: test-time augmentation.
+Detector merged_over_sizes(std::vector<DetectAtSize> sizes, int class_id, float nms_thresh, bool tta) {
+  return [sizes = std::move(sizes), class_id, nms_thresh, tta](const cv::Mat& bgr) {
+    const PlanarImage rgb = to_planar_rgb(bgr);
+    std::vector<darknet::Detection> all;
+    for (const auto& detect : sizes) {
+      const auto detections = detect(rgb);
+      all.insert(all.end(), detections.begin(), detections.end());
+    }
+    if (tta) {
+      const PlanarImage mirrored = mirror_image(rgb);
+      const auto width = static_cast<float>(rgb.w);
+      for (const auto& detect : sizes) {
+        for (const auto& d : detect(mirrored)) all.push_back({width - d.x2, d.y1, width - d.x1, d.y2, d.score, d.class_id});
+      }
+    }
+    return boxes_of_class(darknet::non_max_suppression(std::move(all), nms_thresh), class_id);
   };
-}
-
-// Every size as it is and, with `tta`, on the mirrored photo too.
-std::vector<DetectAtSize> with_mirror_images(std::vector<DetectAtSize> sizes, bool tta) {
-  if (!tta) return sizes;
-  const size_t plain = sizes.size();
-  for (size_t i = 0; i < plain; ++i) sizes.push_back(on_mirror_image(sizes[i]));
-  return sizes;
 }
 
 DetectAtSize darknet_at_size(SizedDarknet net, torch::Device device, DetectionThresholds thresholds) {
@@ -125,7 +115,7 @@ Detector darknet_detector(const std::string& model_path, const std::string& cfg_
   for (const cv::Size size : sizes_to_run(input_sizes)) {
     sizes.push_back(darknet_at_size(sized_darknet(model_path, cfg_override, size, device), device, thresholds));
   }
-  return merged_over_sizes(with_mirror_images(std::move(sizes), tta), class_id, thresholds.nms);
+  return merged_over_sizes(std::move(sizes), class_id, thresholds.nms, tta);
 }
 
 // "WxH" with positive sides, or with `square_allowed` also "S" for SxS; an empty size otherwise.
@@ -239,7 +229,7 @@ Detector onnx_exports_detector(const std::vector<std::string>& exports, const st
                                DetectionThresholds thresholds, bool tta) {
   std::vector<DetectAtSize> sizes;
   for (const auto& path : exports) sizes.push_back(onnx_at_its_size(path, cfg, thresholds));
-  return merged_over_sizes(with_mirror_images(std::move(sizes), tta), class_id, thresholds.nms);
+  return merged_over_sizes(std::move(sizes), class_id, thresholds.nms, tta);
 }
 
 Detector make_detector(const std::string& model, const std::string& cfg, int class_id, torch::Device device,
