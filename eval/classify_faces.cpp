@@ -1,5 +1,6 @@
 #include "eval/classify_faces.h"
 
+#include <cmath>
 #include <iomanip>
 #include <sstream>
 #include <stdexcept>
@@ -45,6 +46,28 @@ void scale(FacePrediction* p, float factor) {
   if (p->age_years) *p->age_years *= factor;
 }
 
+// The side of a zoomed view of an S px crop: about S / zoom, with S minus it even, so the view is
+// centred to the pixel and a mirror image's view is the view's mirror image.
+int64_t zoomed_side(int64_t side, double zoom) {
+  const int64_t border = std::lround((static_cast<double>(side) - static_cast<double>(side) / zoom) / 2);
+  return side - 2 * border;
+}
+
+torch::Tensor resized(const torch::Tensor& crops, int64_t side) {
+  namespace F = torch::nn::functional;
+  return F::interpolate(crops, F::InterpolateFuncOptions()
+                                   .size(std::vector<int64_t>{side, side})
+                                   .mode(torch::kBilinear)
+                                   .align_corners(false));
+}
+
+// `predict` on a view of the crops (a flip, a zoom).
+FacePredictor on_view(FacePredictor predict, std::function<torch::Tensor(const torch::Tensor&)> view) {
+  return [predict, view](const torch::Tensor& input) { return predict(view(input).contiguous()); };
+}
+
+torch::Tensor mirrored(const torch::Tensor& crops) { return crops.flip({3}); }  // N x 3 x S x S: 3 is x
+
 }  // namespace
 
 std::vector<FacePrediction> predict_faces(AgeGenderNet& net, const AgeCalibration& age_calibration, const torch::Tensor& input) {
@@ -86,11 +109,29 @@ FacePredictor averaged(std::vector<FacePredictor> predictors) {
   };
 }
 
-FacePredictor mirror_averaged(FacePredictor predict) {
-  const FacePredictor on_mirror_images = [predict](const torch::Tensor& input) {
-    return predict(input.flip({3}).contiguous());  // N x 3 x S x S: 3 is x
-  };
-  return averaged({predict, on_mirror_images});
+torch::Tensor zoomed_in(const torch::Tensor& crops, double zoom) {
+  const int64_t side = crops.size(3), cut = zoomed_side(side, zoom), border = (side - cut) / 2;
+  return resized(crops.slice(2, border, border + cut).slice(3, border, border + cut), side);
+}
+
+torch::Tensor zoomed_out(const torch::Tensor& crops, double zoom) {
+  const int64_t side = crops.size(3), small = zoomed_side(side, zoom), border = (side - small) / 2;
+  auto view = torch::zeros_like(crops);
+  view.slice(2, border, border + small).slice(3, border, border + small).copy_(resized(crops, small));
+  return view;
+}
+
+FacePredictor test_time_augmented(FacePredictor predict) {
+  using View = std::function<torch::Tensor(const torch::Tensor&)>;
+  const std::vector<View> views = {[](const torch::Tensor& x) { return x; },
+                                   [](const torch::Tensor& x) { return zoomed_in(x, kTtaZoom); },
+                                   [](const torch::Tensor& x) { return zoomed_out(x, kTtaZoom); }};
+  std::vector<FacePredictor> predictors;
+  for (const View& view : views) {
+    predictors.push_back(on_view(predict, view));
+    predictors.push_back(on_view(predict, [view](const torch::Tensor& x) { return view(mirrored(x)); }));
+  }
+  return averaged(predictors);
 }
 
 ScoredFaces classify_dataset(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,

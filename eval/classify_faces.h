@@ -26,10 +26,21 @@ FacePredictor torch_face_predictor(AgeGenderNet net, const AgeCalibration& age_c
 // must take the same crops and predict the same classes; years only where all of them have them).
 FacePredictor averaged(std::vector<FacePredictor> predictors);
 
-// Test-time augmentation: `predict` on the crops and on their mirror images, averaged. Gender and age
-// do not change under a horizontal flip, and the trainer flips its crops at random, so both views are
-// in-distribution; costs twice the forward passes.
-FacePredictor mirror_averaged(FacePredictor predict);
+// A batch of crops (N x 3 x S x S) seen `zoom` times closer: the centre cut to about S / zoom and
+// resized back to S (bilinear, half-pixel centres, as cv::resize's INTER_LINEAR). The border cut is
+// the same on both sides, so zooming and mirroring commute.
+torch::Tensor zoomed_in(const torch::Tensor& crops, double zoom);
+// `zoom` times farther: resized to about S / zoom (bilinear) and centred on zeros, which is the face
+// crop's fill colour once normalised (ImageNet's mean; datasets/preprocess.h).
+torch::Tensor zoomed_out(const torch::Tensor& crops, double zoom);
+
+// Test-time augmentation (`--tta`): `predict` averaged over six views of each crop: as it is, zoomed
+// in and zoomed out by kTtaZoom, and the mirror image of each. Gender and age do not change under a
+// flip or a 5 % zoom, and the trainer flips its crops and scales their box by up to 10 %, so every
+// view is in-distribution. Six times the forward passes. Stage 19 of experiments/age-gender-utkface
+// chose the zoom (and measured what it gives; mirroring alone was --tta before it).
+constexpr double kTtaZoom = 1.05;
+FacePredictor test_time_augmented(FacePredictor predict);
 
 struct ScoredFaces {
   std::vector<std::string> images;  // the face's image, one per label and prediction

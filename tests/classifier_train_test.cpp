@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "datasets/face_loader.h"
 #include "datasets/preprocess.h"
@@ -249,9 +250,47 @@ TEST(ClassifierTraining, InitCheckpointRetrainsAtAnotherInputSizeOrWidth) {
   EXPECT_THROW(train_classifier(faces, faces, too_small), std::invalid_argument);
 }
 
-// Test-time mirroring gives a face and its mirror image the same prediction (so it flips along x,
-// the crop's width), and one that differs from the face's own. The shipped classifier on real faces.
-TEST(ClassifyFaces, MirrorAveragedIsTheSameForAFaceAndItsMirrorImage) {
+// The zoomed views are OpenCV's bilinear resize (cv::resize, INTER_LINEAR, half-pixel centres) of the
+// crop's centre (in) or of the whole crop placed on zeros (out), plane by plane, with the centre an
+// even number of pixels narrower than the crop: 160 px at 1.05 -> 152 (160 / 1.05 = 152.4), 99 px at
+// 1.3 -> 77 (76.2 would leave 22.8 px, not an even border). Within 2e-4 on values of unit spread:
+// LibTorch computes the source coordinate in float, OpenCV in double (5e-5 apart here); a view off
+// by half a pixel is 0.1 or more away.
+TEST(ClassifyFaces, ZoomedViewsAreOpenCvsBilinearResizeOfTheCentreOrOnZeros) {
+  struct Case {
+    int side;
+    double zoom;
+    int zoomed_side;
+  };
+  for (const Case c : {Case{160, 1.05, 152}, Case{99, 1.3, 77}}) {
+    SCOPED_TRACE(c.side);
+    torch::manual_seed(c.side);
+    const auto crops = torch::randn({2, 3, c.side, c.side});
+    const auto in = eval::zoomed_in(crops, c.zoom).contiguous(), out = eval::zoomed_out(crops, c.zoom).contiguous();
+    ASSERT_EQ(in.sizes(), crops.sizes());
+    ASSERT_EQ(out.sizes(), crops.sizes());
+    const int border = (c.side - c.zoomed_side) / 2;
+    const cv::Rect centre(border, border, c.zoomed_side, c.zoomed_side);
+    for (int64_t plane = 0; plane < 6; ++plane) {
+      const auto source = crops.view({6, c.side, c.side})[plane].contiguous();
+      const cv::Mat crop(c.side, c.side, CV_32F, source.data_ptr<float>());
+      cv::Mat expected_in, shrunk;
+      cv::resize(crop(centre), expected_in, cv::Size(c.side, c.side), 0, 0, cv::INTER_LINEAR);
+      cv::resize(crop, shrunk, centre.size(), 0, 0, cv::INTER_LINEAR);
+      cv::Mat expected_out = cv::Mat::zeros(c.side, c.side, CV_32F);
+      shrunk.copyTo(expected_out(centre));
+      const auto got_in = in.view({6, c.side, c.side})[plane].contiguous();
+      const auto got_out = out.view({6, c.side, c.side})[plane].contiguous();
+      EXPECT_LT(cv::norm(cv::Mat(c.side, c.side, CV_32F, got_in.data_ptr<float>()), expected_in, cv::NORM_INF), 2e-4);
+      EXPECT_LT(cv::norm(cv::Mat(c.side, c.side, CV_32F, got_out.data_ptr<float>()), expected_out, cv::NORM_INF), 2e-4);
+    }
+  }
+}
+
+// Test-time augmentation gives a face and its mirror image the same prediction (so it flips along x,
+// the crop's width, and zooms symmetrically), and one that differs from the face's own. The shipped
+// classifier on real faces.
+TEST(ClassifyFaces, TestTimeAugmentedIsTheSameForAFaceAndItsMirrorImage) {
   FACEKIT_REQUIRE_PATH(utkface_dir());
   TempDir dir;
   FaceDataset faces = utkface_faces(dir);
@@ -271,8 +310,8 @@ TEST(ClassifyFaces, MirrorAveragedIsTheSameForAFaceAndItsMirrorImage) {
   const auto x = torch::from_blob(batch.pixels.data(), {batch.size(), 3, side, side});
 
   const auto plain = eval::torch_face_predictor(shipped.net, shipped.config.age_calibration, torch::kCPU);
-  const auto mirrored = eval::mirror_averaged(plain);
-  const auto a = mirrored(x), b = mirrored(x.flip({3}).contiguous()), alone = plain(x);
+  const auto augmented = eval::test_time_augmented(plain);
+  const auto a = augmented(x), b = augmented(x.flip({3}).contiguous()), alone = plain(x);
   ASSERT_EQ(a.size(), 8u);
   double largest_change = 0;
   for (size_t i = 0; i < a.size(); ++i) {

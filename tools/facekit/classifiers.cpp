@@ -135,11 +135,11 @@ eval::ScoredFaces classify_face_dataset(const po::variables_map& vm, const Class
 }
 
 void add_tta_option(po::options_description* options) {
-  options->add_options()("tta", po::bool_switch(), "average each face's predictions with its mirror image's (twice the classifier time)");
+  options->add_options()("tta", po::bool_switch(), "average each face's predictions over six views: as it is, 5 % closer, 5 % farther, and each mirrored (six times the classifier time)");
 }
 
 void apply_tta_option(const po::variables_map& vm, Classifier* classifier) {
-  if (vm["tta"].as<bool>()) classifier->predict = eval::mirror_averaged(classifier->predict);
+  if (vm["tta"].as<bool>()) classifier->predict = eval::test_time_augmented(classifier->predict);
 }
 
 }  // namespace facekit::cli

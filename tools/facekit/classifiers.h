@@ -43,7 +43,7 @@ FaceDataset face_dataset_from_options(const po::variables_map& vm, const std::ve
 eval::ScoredFaces classify_face_dataset(const po::variables_map& vm, const Classifier& classifier, const FaceDataset& dataset);
 
 // --tta, for every command that classifies faces: the classifier then averages each face's
-// predictions with its mirror image's (eval::mirror_averaged).
+// predictions over six views of its crop (eval::test_time_augmented).
 void add_tta_option(po::options_description* options);
 void apply_tta_option(const po::variables_map& vm, Classifier* classifier);
 
