@@ -458,10 +458,10 @@ TEST(Cli, TrainAndEvalClassifierThenThePipeline) {
   EXPECT_EQ(n, 32);
   EXPECT_NEAR(static_cast<double>(age_right) / n, json_number(report, "age_exact"), 1e-9);
   EXPECT_NEAR(static_cast<double>(gender_right) / n, json_number(report, "gender_acc"), 1e-9);
-  // --tta classifies each face and its mirror image: the same faces, other (averaged) estimates.
-  const Result mirrored = run_facekit("eval classifier --dataset " + faces + "--split " + (dir / "split.txt") +
+  // --tta classifies six views of each face (mirrored, zoomed): the same faces, other (averaged) estimates.
+  const Result augmented = run_facekit("eval classifier --dataset " + faces + "--split " + (dir / "split.txt") +
                                       " --model " + model + " --tta --json " + (dir / "tta.json"));
-  ASSERT_EQ(mirrored.exit_code, 0) << mirrored.output;
+  ASSERT_EQ(augmented.exit_code, 0) << augmented.output;
   const std::string tta_report = read_file(dir.path() / "tta.json");
   EXPECT_EQ(json_number(tta_report, "n"), 32);
   EXPECT_GT(std::abs(json_number(tta_report, "age_mae") - json_number(report, "age_mae")), 1e-6);
