@@ -9,6 +9,7 @@ namespace facekit::eval {
 namespace {
 
 constexpr float kApIouThreshold = 0.5f;
+constexpr float kLooseIouThreshold = 0.3f, kStrictIouThreshold = 0.75f;
 constexpr int kCocoRecallPoints = 101;       // cocoeval.py: recThrs = linspace(0, 1, 101)
 constexpr float kCocoIouFirst = 0.5f, kCocoIouStep = 0.05f;
 constexpr int kCocoIouCount = 10;            // 0.50, 0.55, ..., 0.95
@@ -167,6 +168,8 @@ DetectionReport evaluate_detections(const std::vector<ImageDetections>& images, 
     bucket.curve = pr_curve(matching);
     bucket.ap50 = average_precision_voc(bucket.curve);
     bucket.num_truth = matching.num_truth;
+    bucket.ap30 = average_precision_voc(pr_curve(match_detections(images, kLooseIouThreshold, min_side)));
+    bucket.ap75 = average_precision_voc(pr_curve(match_detections(images, kStrictIouThreshold, min_side)));
     if (name == "all") report.at_threshold = operating_point(matching, operating_threshold);
     report.buckets.push_back(std::move(bucket));
   }
@@ -181,11 +184,18 @@ DetectionReport evaluate_detections(const std::vector<ImageDetections>& images, 
 std::string report_json(const DetectionReport& report, double ms_per_image) {
   std::ostringstream out;
   out.precision(8);
-  out << "{\n  \"ap50\": {";
-  for (size_t i = 0; i < report.buckets.size(); ++i) {
-    out << (i ? ", " : "") << "\"" << report.buckets[i].name << "\": " << report.buckets[i].ap50;
-  }
-  out << "},\n  \"num_gt_by_size\": {";
+  const auto by_bucket = [&](const char* key, double SizeBucket::*ap) {
+    out << "  \"" << key << "\": {";
+    for (size_t i = 0; i < report.buckets.size(); ++i) {
+      out << (i ? ", " : "") << "\"" << report.buckets[i].name << "\": " << report.buckets[i].*ap;
+    }
+    out << "},\n";
+  };
+  out << "{\n";
+  by_bucket("ap50", &SizeBucket::ap50);
+  by_bucket("ap30", &SizeBucket::ap30);
+  by_bucket("ap75", &SizeBucket::ap75);
+  out << "  \"num_gt_by_size\": {";
   for (size_t i = 0; i < report.buckets.size(); ++i) {
     out << (i ? ", " : "") << "\"" << report.buckets[i].name << "\": " << report.buckets[i].num_truth;
   }

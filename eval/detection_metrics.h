@@ -96,6 +96,10 @@ struct SizeBucket {
   std::string name;  // "all", "min16", "min32", "min64"
   float min_side;
   double ap50 = 0;
+  // The same at a looser and a stricter match (VOC all-point AP at IoU 0.3 and 0.75): how much of
+  // what AP@0.5 misses is where the boxes lie rather than whether a face was found. 0.75 is COCO's
+  // AP75; 0.3 is the loose criterion small-face work uses when box conventions differ.
+  double ap30 = 0, ap75 = 0;
   int num_truth = 0;
   PrCurve curve;
 };
@@ -109,7 +113,7 @@ struct DetectionReport {
 // Buckets: all faces, min side >= 16, >= 32, >= 64 px.
 DetectionReport evaluate_detections(const std::vector<ImageDetections>& images, float operating_threshold);
 
-// {"ap50": {"all": ..., "min16": ...}, "coco_ap": ..., "recall": ..., "precision": ..., "num_gt": ...}
+// {"ap50": {"all": ..., "min16": ...}, "ap30": {...}, "ap75": {...}, "coco_ap": ..., "recall": ..., "precision": ..., "num_gt": ...}
 std::string report_json(const DetectionReport& report, double ms_per_image);
 
 }  // namespace facekit::eval

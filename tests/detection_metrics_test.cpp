@@ -136,6 +136,26 @@ TEST(DetectionMetrics, CocoApOverIouThresholds) {
   EXPECT_NEAR(report.coco_ap, 5.0 / 10, 1e-6);  // thresholds .50 .55 .60 .65 .70 match
 }
 
+// AP at IoU 0.3 and 0.75 beside AP@0.5, per bucket: two 20 px faces, found by boxes shifted so
+// that IoU is 0.4 (score .9) and 0.6 (.8). At 0.3 both match (AP 1); at 0.5 only the second, after
+// a false positive (P .5 at R .5: AP .25); at 0.75 neither (AP 0). The JSON carries all three.
+TEST(DetectionMetrics, ApAtLooseAndStrictIou) {
+  const auto shift_for_iou = [](float iou) { return 20.f * (1 - iou) / (1 + iou); };  // IoU = (20 - d) / (20 + d)
+  const float d4 = shift_for_iou(0.4f), d6 = shift_for_iou(0.6f);
+  const std::vector<ImageDetections> images = {image({{square(0, 0, 20)}, {square(100, 0, 20)}},
+                                                     {{{d4, 0, 20 + d4, 20}, .9f}, {{100 + d6, 0, 120 + d6, 20}, .8f}})};
+  const DetectionReport report = evaluate_detections(images, 0.5f);
+  for (const SizeBucket& bucket : {report.buckets[0], report.buckets[1]}) {  // all, min16: the same faces
+    SCOPED_TRACE(bucket.name);
+    EXPECT_NEAR(bucket.ap30, 1.0, 1e-9);
+    EXPECT_NEAR(bucket.ap50, 0.25, 1e-9);
+    EXPECT_NEAR(bucket.ap75, 0.0, 1e-9);
+  }
+  const std::string json = report_json(report, 1.0);
+  EXPECT_NE(json.find("\"ap30\": {\"all\": 1, \"min16\": 1, \"min32\": 0, \"min64\": 0}"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"ap75\": {\"all\": 0,"), std::string::npos) << json;
+}
+
 // The step AP equals scikit-learn's average_precision_score on the same matched detections,
 // scaled by the share of faces found (sklearn's recall counts only the positives it is given).
 TEST(DetectionMetrics, StepApAgreesWithScikitLearn) {

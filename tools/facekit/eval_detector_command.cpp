@@ -141,10 +141,10 @@ std::string default_images_dir(const std::string& dataset_path) {
 }
 
 void print_report(const eval::DetectionReport& report, double ms_per_image) {
-  std::cout << "\nsize bucket   faces   AP@0.5\n";
+  std::cout << "\nsize bucket   faces   AP@0.5   AP@0.3  AP@0.75\n";
   for (const auto& b : report.buckets) {
     std::cout << std::left << std::setw(12) << b.name << std::right << std::setw(7) << b.num_truth << "   "
-              << std::fixed << std::setprecision(4) << b.ap50 << "\n";
+              << std::fixed << std::setprecision(4) << b.ap50 << "   " << b.ap30 << "   " << b.ap75 << "\n";
   }
   std::cout << "COCO AP@[.5:.95] (all) " << report.coco_ap << "\n"
             << "at score >= " << std::setprecision(2) << report.threshold << ": precision " << std::setprecision(4)
