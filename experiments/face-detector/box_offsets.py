@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""Where a detector's boxes lie against WIDER's: for every face >= 16 px (not `invalid`) that a
+"""Where a detector's boxes lie against the labelled ones: for every face >= 16 px (not WIDER's `invalid`) that a
 detection scoring >= 0.25 finds at IoU >= 0.3 (greedy, highest score first, as
 eval/detection_metrics.h matches), the detection's width and height over the face's, and its centre's
 offset in face widths (x) and heights (y, positive: lower). Prints medians and quartiles.
-    box_offsets.py WIDER_GT.txt DETECTIONS.jsonl   (facekit-infer --json over the images)"""
+    box_offsets.py wider:GT.txt|voc:XML_LIST.txt DETECTIONS.jsonl   (facekit-infer --json over the images)"""
 import json
 import os
+import re
 import statistics
 import sys
 
@@ -24,13 +25,25 @@ def read_wider(path):
     return faces
 
 
+def read_voc(list_path):
+    """{image file name: [x, y, w, h] of every object} from Pascal VOC XML files, one path a line."""
+    corners = re.compile(r"<xmin>([\d.]+)</xmin>\s*<ymin>([\d.]+)</ymin>\s*<xmax>([\d.]+)</xmax>\s*<ymax>([\d.]+)</ymax>")
+    faces = {}
+    for path in open(list_path).read().split():
+        xml = open(path).read()
+        boxes = [[float(v) for v in m.groups()] for m in corners.finditer(xml)]
+        faces[re.search(r"<filename>([^<]*)", xml).group(1)] = [[x1, y1, x2 - x1, y2 - y1] for x1, y1, x2, y2 in boxes]
+    return faces
+
+
 def iou(a, b):  # x1 y1 x2 y2
     w, h = max(0, min(a[2], b[2]) - max(a[0], b[0])), max(0, min(a[3], b[3]) - max(a[1], b[1]))
     return w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h)
 
 
-def main(gt_path, detections_path):
-    truth = read_wider(gt_path)
+def main(dataset, detections_path):
+    kind, path = dataset.split(":", 1)
+    truth = {"wider": read_wider, "voc": read_voc}[kind](path)
     ratios = {"width": [], "height": [], "centre x": [], "centre y": [], "IoU": []}
     for line in open(detections_path):
         record = json.loads(line)
