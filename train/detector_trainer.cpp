@@ -39,7 +39,8 @@ using darknet::LayerType;
 constexpr int kMaxBadStepsInARow = 5;      // non-finite losses tolerated before stopping
 constexpr int kResizeEvery = 10;           // detector.c: a new input size every 10 batches
 constexpr int kMultiscaleMin = 10, kMultiscaleMax = 19, kMultiscaleBase = 13;  // 320..608 for a 416 net
-constexpr float kValidConfThresh = 0.005f, kValidNmsThresh = 0.45f, kOperatingThresh = 0.25f;
+constexpr float kValidConfThresh = 0.005f, kValidNmsThresh = 0.45f;
+constexpr float kValidIou = 0.5f;  // validation AP@0.5 (VOC all-point), all faces
 const std::vector<std::string> kColumns = {"train_loss", "val_ap50", "lr"};
 
 struct TrainState {
@@ -158,7 +159,8 @@ double validate(darknet::DarknetNet& net, const std::vector<DetectionSample>& sa
     images.push_back(std::move(image));
   }
   net->train();
-  return eval::evaluate_detections(images, kOperatingThresh).buckets.front().ap50;
+  // The one number the run keeps; evaluate_detections would also match every size bucket and IoU.
+  return eval::average_precision_voc(eval::pr_curve(eval::match_detections(images, kValidIou)));
 }
 
 // The weights travel in the state too: it is renamed into place in one step, so a run killed
