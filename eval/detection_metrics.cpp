@@ -184,10 +184,10 @@ DetectionReport evaluate_detections(const std::vector<ImageDetections>& images, 
 std::string report_json(const DetectionReport& report, double ms_per_image) {
   std::ostringstream out;
   out.precision(8);
-  const auto by_bucket = [&](const char* key, double SizeBucket::*ap) {
+  const auto by_bucket = [&](const char* key, auto SizeBucket::*value) {  // {"all": ..., "min16": ...}
     out << "  \"" << key << "\": {";
     for (size_t i = 0; i < report.buckets.size(); ++i) {
-      out << (i ? ", " : "") << "\"" << report.buckets[i].name << "\": " << report.buckets[i].*ap;
+      out << (i ? ", " : "") << "\"" << report.buckets[i].name << "\": " << report.buckets[i].*value;
     }
     out << "},\n";
   };
@@ -195,11 +195,8 @@ std::string report_json(const DetectionReport& report, double ms_per_image) {
   by_bucket("ap50", &SizeBucket::ap50);
   by_bucket("ap30", &SizeBucket::ap30);
   by_bucket("ap75", &SizeBucket::ap75);
-  out << "  \"num_gt_by_size\": {";
-  for (size_t i = 0; i < report.buckets.size(); ++i) {
-    out << (i ? ", " : "") << "\"" << report.buckets[i].name << "\": " << report.buckets[i].num_truth;
-  }
-  out << "},\n  \"coco_ap\": " << report.coco_ap << ",\n  \"recall\": " << report.at_threshold.recall
+  by_bucket("num_gt_by_size", &SizeBucket::num_truth);
+  out << "  \"coco_ap\": " << report.coco_ap << ",\n  \"recall\": " << report.at_threshold.recall
       << ",\n  \"precision\": " << report.at_threshold.precision << ",\n  \"threshold\": " << report.threshold
       << ",\n  \"num_gt\": " << (report.buckets.empty() ? 0 : report.buckets[0].num_truth)
       << ",\n  \"num_images\": " << report.num_images << ",\n  \"ms_per_image\": " << ms_per_image << "\n}\n";
