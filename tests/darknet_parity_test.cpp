@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <iterator>
 #include <regex>
 #include <sstream>
 #include <utility>
@@ -11,6 +12,7 @@
 
 #include "convert/darknet_torch.h"
 #include "datasets/preprocess.h"
+#include "models/darknet/decode.h"
 #include "models/darknet/reference/libdarknet_ref.h"
 #include "tests/darknet_cases.h"
 #include "tests/test_util.h"
@@ -322,37 +324,124 @@ TEST(Preprocess, LetterboxAndResizeMatchLibdarknet) {
   EXPECT_GE(checked, 2 * 10);
 }
 
+// Weights for every parameter of `def`, uniform on [-0.5, 0.5] from torch's generator.
+DarknetWeights random_weights(const NetDef& def) {
+  DarknetWeights weights;
+  weights.header = {0, 2, 5, 0};
+  weights.values.resize(static_cast<size_t>(def.num_weight_floats()));
+  torch::from_blob(weights.values.data(), {def.num_weight_floats()}).uniform_(-0.5, 0.5);
+  return weights;
+}
+
+// `input` (1 x 3 x H x W, contiguous float) as an OpenCV dnn blob.
+void set_opencv_input(cv::dnn::Net& net, const torch::Tensor& input) {
+  const int shape[] = {1, 3, static_cast<int>(input.size(2)), static_cast<int>(input.size(3))};
+  net.setInput(cv::Mat(4, shape, CV_32F, input.data_ptr<float>()));
+}
+
 // libdarknet (pjreddie) lacks AlexeyAB's layers and activations; OpenCV dnn has them. A small
 // cfg using each of them, random weights (BN variances near 1, where the dialects' epsilons agree
 // to 1e-6), compared with OpenCV's readNetFromDarknet.
 TEST(AlexeyABLayers, MatchOpenCvDnn) {
   const std::string cfg = std::string(FACEKIT_TEST_DATA_DIR) + "/alexeyab_layers.cfg";
   TempDir dir;
-  auto model = load_darknet(cfg, "", "alexeyab");
-  const NetDef def = model.net->def();  // a copy: `model` is replaced below
+  const NetDef def = load_darknet(cfg, "", "alexeyab").net->def();
   torch::manual_seed(kSeed);
-  DarknetWeights weights;
-  weights.header = {0, 2, 5, 0};
-  weights.values.resize(static_cast<size_t>(def.num_weight_floats()));
-  auto values = torch::from_blob(weights.values.data(), {def.num_weight_floats()});
-  values.uniform_(-0.5, 0.5);
+  DarknetWeights weights = random_weights(def);
   // Layer 0 has BatchNorm: biases, then scales, rolling mean, rolling variance (16 each).
+  auto values = torch::from_blob(weights.values.data(), {def.num_weight_floats()});
   values.narrow(0, 16, 16).uniform_(0.5, 1.5);
   values.narrow(0, 48, 16).uniform_(0.5, 1.5);
   write_weights(weights, dir / "random.weights");
-  model = load_darknet(cfg, dir / "random.weights", "alexeyab");
+  auto model = load_darknet(cfg, dir / "random.weights", "alexeyab");
 
   const auto input = torch::rand({1, 3, def.height, def.width});
   cv::dnn::Net reference = cv::dnn::readNetFromDarknet(cfg, dir / "random.weights");
-  const int shape[] = {1, 3, def.height, def.width};
-  reference.setInput(cv::Mat(4, shape, CV_32F, input.data_ptr<float>()));
+  set_opencv_input(reference, input);
   cv::Mat expected = reference.forward();
-  const auto expected_tensor = torch::from_blob(expected.ptr<float>(), {1, def.layers.back().out.c,
-                                                                       def.layers.back().out.h, def.layers.back().out.w});
   torch::NoGradGuard no_grad;
-  const double diff = relative_max_diff(model.net->forward(input), expected_tensor);
+  const double diff = relative_max_diff(model.net->forward(input).flatten(),
+                                        torch::from_blob(expected.ptr<float>(), {static_cast<int64_t>(expected.total())}));
   std::cout << "  parity alexeyab_layers.cfg vs OpenCV dnn: relative max diff " << diff << "\n";
   EXPECT_LE(diff, kParityTolerance);
+}
+
+// AlexeyAB's yolo options decoded by facekit (decode_candidates) and by OpenCV dnn, which turns each
+// [yolo] into its own region layer: scale_x_y, and new_coords with scale_x_y 2 (tests/data/
+// yolo_options.cfg). OpenCV writes one row per cell and anchor, anchors fastest: centre x, y and size
+// w, h over the input size, objectness, then objectness x class probability, set to 0 below its
+// threshold of 0.2. (Its objectness column is left unwritten under new_coords; the class scores carry
+// the objectness anyway.)
+TEST(YoloHeads, ScaleXYAndNewCoordsDecodeAsOpenCvDnn) {
+  constexpr float kOpenCvScoreThreshold = 0.2f;
+  const std::string cfg = std::string(FACEKIT_TEST_DATA_DIR) + "/yolo_options.cfg";
+  TempDir dir;
+  const NetDef def = load_darknet(cfg, "", "alexeyab").net->def();
+  torch::manual_seed(kSeed);
+  write_weights(random_weights(def), dir / "random.weights");
+  auto model = load_darknet(cfg, dir / "random.weights", "alexeyab");
+  const auto input = torch::rand({1, 3, def.height, def.width});
+
+  cv::dnn::Net reference = cv::dnn::readNetFromDarknet(cfg, dir / "random.weights");
+  set_opencv_input(reference, input);
+  std::vector<cv::Mat> heads;
+  reference.forward(heads, reference.getUnconnectedOutLayersNames());
+  std::vector<torch::Tensor> rows;  // reordered as decode_candidates orders them: anchor, row, column
+  const int64_t entries = 5 + 2;
+  for (const auto& layer : def.layers) {
+    if (layer.type != LayerType::kYolo) continue;
+    const auto& head = heads.at(rows.size());
+    const int64_t anchors = static_cast<int64_t>(layer.mask.size()), h = layer.out.h, w = layer.out.w;
+    ASSERT_EQ(head.rows, anchors * h * w);
+    rows.push_back(torch::from_blob(const_cast<float*>(head.ptr<float>()), {h, w, anchors, entries})
+                       .permute({2, 0, 1, 3})
+                       .reshape({-1, entries}));
+  }
+  const auto opencv = torch::cat(rows);
+  const auto centre = opencv.narrow(1, 0, 2) * torch::tensor({float(def.width), float(def.height)});
+  const auto half_size = opencv.narrow(1, 2, 2) * torch::tensor({float(def.width), float(def.height)}) / 2;
+  const auto opencv_boxes = torch::cat({centre - half_size, centre + half_size}, 1);
+  const auto opencv_scores = opencv.narrow(1, 5, 2);
+
+  torch::NoGradGuard no_grad;
+  const Candidates ours = decode_candidates(def, model.net->forward_all(input));
+  ASSERT_EQ(ours.boxes.size(0), opencv.size(0));
+  const double box_diff = relative_max_diff(ours.boxes, opencv_boxes);
+  const auto kept = opencv_scores > 0;
+  const double score_diff = (ours.scores - opencv_scores).masked_select(kept).abs().max().item<double>();
+  const double below = ours.scores.masked_select(kept.logical_not()).max().item<double>();
+  std::cout << "  yolo_options.cfg vs OpenCV dnn: boxes relative max diff " << box_diff << ", "
+            << kept.sum().item<int64_t>() << " scores max diff " << score_diff << "\n";
+  EXPECT_LE(box_diff, 1e-5);
+  EXPECT_LE(score_diff, 1e-5);
+  EXPECT_LE(below, kOpenCvScoreThreshold + 1e-6);
+  EXPECT_GE(kept.sum().item<int64_t>(), 40);  // enough scores above OpenCV's threshold to compare
+}
+
+// AlexeyAB's activations that neither libdarknet nor OpenCV dnn has. relu6 and gelu (Darknet's tanh
+// approximation, AlexeyAB src/activations.h gelu_activate) against PyTorch's F.relu6 and
+// F.gelu(approximate='tanh') run by /usr/bin/python3; hard_mish (hard_mish_yashas: x above 0,
+// x^2 / 2 + x on (-2, 0], 0 below) against values worked out by hand.
+TEST(AlexeyABActivations, Relu6AndGeluMatchPyTorchHardMishItsDefinition) {
+  const auto x = torch::arange(-80, 81, torch::kFloat32) / 10;  // -8 to 8 in steps of 0.1
+  const auto python = test::run_command(
+      "/usr/bin/python3 -c \"import torch, torch.nn.functional as F; x = torch.arange(-80, 81, dtype=torch.float32) / 10; "
+      "[print(' '.join('%.9g' % v for v in y.tolist())) for y in (F.relu6(x), F.gelu(x, approximate='tanh'))]\"");
+  ASSERT_EQ(python.exit_code, 0) << python.output;
+  std::istringstream lines(python.output);
+  for (const Activation activation : {Activation::kRelu6, Activation::kGelu}) {
+    std::string line;
+    ASSERT_TRUE(std::getline(lines, line)) << python.output;
+    std::istringstream numbers(line);
+    std::vector<float> values{std::istream_iterator<float>(numbers), std::istream_iterator<float>()};
+    ASSERT_EQ(values.size(), static_cast<size_t>(x.numel()));
+    const double diff = (apply_activation(x, activation) - torch::tensor(values)).abs().max().item<double>();
+    std::cout << "  " << activation_name(activation) << " vs PyTorch: max diff " << diff << "\n";
+    EXPECT_LE(diff, 2e-6) << activation_name(activation);
+  }
+  const auto at = torch::tensor({-3.f, -2.f, -1.5f, -1.f, -0.5f, 0.f, 0.5f, 3.f});
+  const auto hard_mish = torch::tensor({0.f, 0.f, -0.375f, -0.5f, -0.375f, 0.f, 0.5f, 3.f});
+  EXPECT_TRUE(torch::equal(apply_activation(at, Activation::kHardMish), hard_mish));
 }
 
 // darknet -> facekit checkpoint -> darknet gives the same bytes.

@@ -301,6 +301,30 @@ TEST(OnnxOptions, OpsetsAndUnfoldedBatchNormMatchLibTorch) {
   }
 }
 
+// relu6, hard_mish and gelu, which no other reference runs from a cfg, over every piece of each
+// (tests/data/alexeyab_activations.cfg, an input wide enough to reach them all).
+TEST(OnnxActivations, AlexeyABsOwnMatchLibTorchOverAllTheirPieces) {
+  FACEKIT_REQUIRE_PATH(FACEKIT_ORT_NODE_MODULES);
+  TempDir dir;
+  auto model = load_darknet(std::string(FACEKIT_TEST_DATA_DIR) + "/alexeyab_activations.cfg", "", "alexeyab");
+  const NetDef& def = model.net->def();
+  torch::manual_seed(kSeed);
+  const auto input = (torch::rand({1, 3, def.height, def.width}) - 0.5) * 40;
+  torch::NoGradGuard no_grad;
+  const auto expected = model.net->forward_all(input);
+  const auto count = [](const torch::Tensor& where) { return where.sum().item<int64_t>(); };
+  const auto& relu6 = expected[1];
+  const auto& hard_mish = expected[3];
+  std::cout << "  relu6 at 0 / 6: " << count(relu6 == 0) << " / " << count(relu6 == 6) << "; hard_mish below -2 / on (-2, 0): "
+            << count(hard_mish == 0) << " / " << count(hard_mish < 0) << " of " << relu6.numel() << "\n";
+  EXPECT_GT(count(relu6 == 0), 0);
+  EXPECT_GT(count(relu6 == 6), 0);
+  EXPECT_GT(count(hard_mish == 0), 0);  // exactly 0: inputs at or below -2
+  EXPECT_GT(count(hard_mish < 0), 0);
+  const auto ort = run_onnxruntime(export_model(*model.net, dir, "activations.onnx", {}), input, dir);
+  expect_raw_parity("onnxruntime", def, ort, expected);
+}
+
 // AlexeyAB's yolo options in the decoded graph: scale_x_y and new_coords.
 TEST(OnnxDecode, ScaleXYAndNewCoordsMatchFacekitDecode) {
   FACEKIT_REQUIRE_PATH(FACEKIT_ORT_NODE_MODULES);
