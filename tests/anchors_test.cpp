@@ -13,6 +13,7 @@
 #include "models/darknet/cfg.h"
 #include "models/darknet/netdef.h"
 #include "train/anchors.h"
+#include "tests/test_util.h"
 
 namespace facekit::train {
 namespace {
@@ -21,15 +22,6 @@ namespace fs = std::filesystem;
 
 const fs::path kData = fs::path(FACEKIT_SHARED_DIR) / "data";
 const fs::path kFaceCfgs = fs::path(FACEKIT_SOURCE_DIR) / "models/cfg";
-
-#define REQUIRE_DATA(path)                                                                 \
-  do {                                                                                     \
-    if (!fs::exists(path)) {                                                               \
-      const char* ci = std::getenv("CI");                                                  \
-      if (ci && std::string(ci) == "true") FAIL() << "missing test data: " << (path);      \
-      GTEST_SKIP() << "missing test data: " << (path);                                     \
-    }                                                                                      \
-  } while (0)
 
 darknet::NetDef face_netdef(const std::string& name) {
   const darknet::CfgFile cfg = darknet::parse_cfg_file((kFaceCfgs / name).string());
@@ -171,8 +163,8 @@ TEST(FaceCfgs, OneClassAndEighteenChannelHeads) {
 // The shipped anchors are what the command in the cfg headers computes today on the real data:
 // the face-mask VOC files (byte order, as `LC_ALL=C ls`), then the All-Age-Faces list.
 TEST(FaceCfgs, AnchorsAreReproducedFromTheFaceData) {
-  REQUIRE_DATA(kData / "facemask/annotations");
-  REQUIRE_DATA(kData / "aaf-train/images.txt");
+  FACEKIT_REQUIRE_PATH(kData / "facemask/annotations");
+  FACEKIT_REQUIRE_PATH(kData / "aaf-train/images.txt");
   const fs::path list = fs::temp_directory_path() / ("facekit_anchors_" + std::to_string(::getpid()) + ".txt");
   std::vector<std::string> xmls;
   for (const auto& e : fs::directory_iterator(kData / "facemask/annotations")) xmls.push_back(e.path().string());

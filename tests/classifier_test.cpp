@@ -11,7 +11,7 @@
 #include "convert/torchvision_import.h"
 #include "models/classifier/widen.h"
 #include "datasets/npy.h"
-#include "tests/test_util.h"
+#include "tests/tensor_util.h"
 
 namespace facekit {
 namespace {

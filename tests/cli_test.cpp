@@ -13,7 +13,7 @@
 
 #include "datasets/formats/wider.h"
 #include "datasets/npy.h"
-#include "tests/test_util.h"
+#include "tests/tensor_util.h"
 
 namespace facekit::test {
 namespace {

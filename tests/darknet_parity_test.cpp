@@ -15,7 +15,7 @@
 #include "models/darknet/decode.h"
 #include "models/darknet/reference/libdarknet_ref.h"
 #include "tests/darknet_cases.h"
-#include "tests/test_util.h"
+#include "tests/tensor_util.h"
 
 namespace facekit::darknet {
 namespace {

@@ -16,6 +16,7 @@
 #include "datasets/detection_loader.h"
 #include "datasets/duplicates.h"
 #include "train/bad_data.h"
+#include "tests/test_util.h"
 
 namespace facekit {
 namespace {
@@ -24,27 +25,11 @@ namespace fs = std::filesystem;
 
 const fs::path kData = fs::path(FACEKIT_SHARED_DIR) / "data";
 
-fs::path temp_dir() {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("facekit_det_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-                        std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
-}
-
-#define REQUIRE_DATA(path)                                                                 \
-  do {                                                                                     \
-    if (!fs::exists(path)) {                                                               \
-      const char* ci = std::getenv("CI");                                                  \
-      if (ci && std::string(ci) == "true") FAIL() << "missing test data: " << (path);      \
-      GTEST_SKIP() << "missing test data: " << (path);                                     \
-    }                                                                                      \
-  } while (0)
-
 TEST(DetectionData, MixedListOfFaceMaskXmlAndAllAgeFacesImages) {
-  REQUIRE_DATA(kData / "facemask/annotations");
-  REQUIRE_DATA(kData / "aaf-train/images.txt");
-  const fs::path dir = temp_dir();
+  FACEKIT_REQUIRE_PATH(kData / "facemask/annotations");
+  FACEKIT_REQUIRE_PATH(kData / "aaf-train/images.txt");
+  const test::TempDir temp;
+  const fs::path& dir = temp.path();
   std::ofstream list(dir / "train.txt");
   int xml_files = 0;
   std::vector<fs::path> xmls;
@@ -89,7 +74,8 @@ TEST(DetectionData, MixedListOfFaceMaskXmlAndAllAgeFacesImages) {
 // Broken labels (datasets/label_audit.h): each kind is clipped, dropped or kept as documented and
 // counted; a repeat by path or by content is dropped; too many bad images stop a run at start.
 TEST(DetectionData, BrokenLabelsAreClippedDroppedAndCounted) {
-  const fs::path dir = temp_dir();
+  const test::TempDir temp;
+  const fs::path& dir = temp.path();
   fs::create_directories(dir / "images");
   fs::create_directories(dir / "labels");
   int shade = 0;
@@ -148,7 +134,8 @@ TEST(DetectionData, BrokenLabelsAreClippedDroppedAndCounted) {
 
 // Repeats are found by path and by bytes, and a tag (the face box) keeps two faces of one image apart.
 TEST(DetectionData, RepeatedFilesByPathBytesAndTag) {
-  const fs::path dir = temp_dir();
+  const test::TempDir temp;
+  const fs::path& dir = temp.path();
   std::ofstream(dir / "x.jpg") << "same bytes";
   std::ofstream(dir / "y.jpg") << "same bytes";
   std::ofstream(dir / "z.jpg") << "other byte";  // the same size, other bytes
@@ -367,7 +354,8 @@ TEST(DetectionAugment, MosaicBoxesMoveWithThePixels) {
 }
 
 TEST(DetectionLoader, SameSeedSameBatchesWhateverTheThreads) {
-  const fs::path dir = temp_dir();
+  const test::TempDir temp;
+  const fs::path& dir = temp.path();
   std::vector<DetectionSample> samples;
   cv::RNG rng(3);
   for (int i = 0; i < 6; ++i) {

@@ -13,7 +13,7 @@
 
 #include "models/classifier/age_gender_net.h"
 #include "convert/darknet_torch.h"
-#include "tests/test_util.h"
+#include "tests/tensor_util.h"
 
 namespace facekit::test {
 namespace {

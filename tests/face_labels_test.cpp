@@ -10,6 +10,7 @@
 
 #include "datasets/formats/face_labels.h"
 #include "datasets/preprocess.h"
+#include "tests/test_util.h"
 
 namespace facekit {
 namespace {
@@ -17,24 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kShared = FACEKIT_SHARED_DIR;
-
-#define REQUIRE_SHARED(path)                                                      \
-  do {                                                                            \
-    if (!fs::exists(path)) {                                                      \
-      const char* ci = std::getenv("CI");                                         \
-      if (ci && std::string(ci) == "true") FAIL() << "missing test data: " << (path); \
-      GTEST_SKIP() << "missing test data: " << (path);                            \
-    }                                                                             \
-  } while (0)
-
-fs::path temp_dir() {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("facekit_faces_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-                        "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 template <typename F>
 std::string error_of(F&& f) {
@@ -75,7 +58,7 @@ TEST(AgeIntervals, ParseBothFormsAndRefuseNonsense) {
 
 TEST(FaceLabels, UtkfaceSplitsSkipMalformedNamesAndCountThem) {
   const fs::path root = kShared / "data/utkface";
-  REQUIRE_SHARED(root / "splits/train.txt");
+  FACEKIT_REQUIRE_PATH(root / "splits/train.txt");
   size_t total = 0, skipped = 0;
   for (const char* split : {"train", "val", "test"}) {
     const auto set = read_utkface((root / "images").string(), (root / "splits" / (std::string(split) + ".txt")).string(),
@@ -94,7 +77,8 @@ TEST(FaceLabels, UtkfaceSplitsSkipMalformedNamesAndCountThem) {
 }
 
 TEST(FaceLabels, UtkfaceNameFields) {
-  const fs::path dir = temp_dir();
+  const test::TempDir temp;
+  const fs::path& dir = temp.path();
   for (const char* name : {"26_1_3_20170104235421282.jpg", "1_0_0_20161219140623097.jpg.chip.jpg", "61_1_2017.jpg",
                            "notes.txt"}) {
     std::ofstream(dir / name) << "x";
@@ -112,7 +96,7 @@ TEST(FaceLabels, UtkfaceNameFields) {
 
 TEST(FaceLabels, AllAgeFacesCsvHasEveryFaceWithABox) {
   const fs::path csv = kShared / "data/aaf-train/faces.csv";
-  REQUIRE_SHARED(csv);
+  FACEKIT_REQUIRE_PATH(csv);
   const auto set = read_face_csv(csv.string(), "", adience_intervals());
   ASSERT_EQ(set.samples.size(), 5000u);
   EXPECT_TRUE(set.skipped.empty());
@@ -131,7 +115,8 @@ TEST(FaceLabels, AllAgeFacesCsvHasEveryFaceWithABox) {
 }
 
 TEST(FaceLabels, CsvErrorsNameFileAndLine) {
-  const fs::path dir = temp_dir();
+  const test::TempDir temp;
+  const fs::path& dir = temp.path();
   std::ofstream(dir / "ok.csv") << "image,age,gender\na.jpg,30,Male\r\nb.jpg,,f\nc.jpg,7,u\n";
   const auto set = read_face_csv((dir / "ok.csv").string(), "", adience_intervals());
   ASSERT_EQ(set.samples.size(), 3u);
@@ -153,7 +138,8 @@ TEST(FaceLabels, CsvErrorsNameFileAndLine) {
 }
 
 TEST(FaceLabels, AdienceFoldIntervalsExactAgesAndUnknowns) {
-  const fs::path dir = temp_dir();
+  const test::TempDir temp;
+  const fs::path& dir = temp.path();
   fs::create_directories(dir / "aligned");
   std::ofstream(dir / "fold_0_data.txt")
       << "user_id\toriginal_image\tface_id\tage\tgender\tx\ty\tdx\tdy\ttilt_ang\tfiducial_yaw_angle\tfiducial_score\n"

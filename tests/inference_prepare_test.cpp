@@ -11,7 +11,7 @@
 #include "models/darknet/decode.h"
 #include "models/darknet/inference.h"
 #include "models/darknet/reference/libdarknet_ref.h"
-#include "tests/test_util.h"
+#include "tests/tensor_util.h"
 
 namespace facekit {
 namespace {

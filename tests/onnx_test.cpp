@@ -14,7 +14,7 @@
 #include "datasets/preprocess.h"
 #include "models/darknet/decode.h"
 #include "tests/darknet_cases.h"
-#include "tests/test_util.h"
+#include "tests/tensor_util.h"
 
 namespace facekit::darknet {
 namespace {

@@ -5,6 +5,7 @@
 
 #include "datasets/formats/face_labels.h"
 #include "eval/pipeline_metrics.h"
+#include "tests/test_util.h"
 
 namespace facekit::eval {
 namespace {
@@ -41,11 +42,7 @@ TEST(PipelineMetrics, HandComputed) {
 
 TEST(PipelineMetrics, WiderDemographicsFile) {
   const fs::path csv = fs::path(FACEKIT_SHARED_DIR) / "data/wider-val-dev/demographics_416.csv";
-  if (!fs::exists(csv)) {
-    const char* ci = std::getenv("CI");
-    if (ci && std::string(ci) == "true") FAIL() << "missing test data: " << csv;
-    GTEST_SKIP() << "missing " << csv;
-  }
+  FACEKIT_REQUIRE_PATH(csv);
   const auto faces = read_wider_demographics(csv.string());
   ASSERT_EQ(faces.size(), 679u);  // data/README
   int gender_known = 0, age_known = 0;

@@ -1,10 +1,10 @@
-// Helpers shared by the tests: where the shared data lives, temporary folders, tensor diffs.
+// Helpers shared by the tests: where the shared data lives, temporary folders, files, commands.
+// No torch: the format tests use it too (tensor comparisons: tests/tensor_util.h).
 #pragma once
 
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <torch/torch.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -73,7 +73,6 @@ inline void write_file(const fs::path& path, const std::string& text) {
   file << text;
 }
 
-// max |a - b| / max |b|: the parity measure of the foundation issue (<= 1e-4 passes).
 // The column `name` of a CSV with a header line (a trainer's results.csv), row by row; "nan"
 // cells come back as NaN.
 inline std::vector<double> csv_column(const std::string& csv_path, const std::string& name) {
@@ -93,13 +92,6 @@ inline std::vector<double> csv_column(const std::string& csv_path, const std::st
     }
   }
   return values;
-}
-
-inline double relative_max_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  const auto reference = b.to(torch::kFloat64);
-  const double scale = reference.abs().max().item<double>();
-  const double diff = (a.to(torch::kFloat64) - reference).abs().max().item<double>();
-  return scale > 0 ? diff / scale : diff;
 }
 
 struct CommandResult {

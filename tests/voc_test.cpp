@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "datasets/formats/voc.h"
+#include "tests/test_util.h"
 
 namespace facekit {
 namespace {
@@ -117,11 +118,7 @@ TEST_F(VocTest, ClassMap) {
 
 TEST(Voc, SharedFaceMaskSetHasItsPublishedCounts) {
   const fs::path folder = fs::path(FACEKIT_SHARED_DIR) / "data" / "facemask" / "annotations";
-  if (!fs::exists(folder)) {
-    const char* ci = std::getenv("CI");
-    if (ci && std::string(ci) == "true") FAIL() << "missing test data: " << folder;
-    GTEST_SKIP() << "missing test data: " << folder;
-  }
+  FACEKIT_REQUIRE_PATH(folder);
   const auto files = voc_annotation_files(folder.string());
   size_t boxes = 0;
   for (const auto& file : files) boxes += read_voc_annotation(file).objects.size();

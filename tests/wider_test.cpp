@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "datasets/formats/wider.h"
+#include "tests/test_util.h"
 
 namespace facekit {
 namespace {
@@ -43,11 +44,7 @@ TEST(Wider, MalformedLinesNameFileAndLine) {
 
 TEST(Wider, SharedSubsetHasItsPublishedCounts) {
   const fs::path gt = fs::path(FACEKIT_SHARED_DIR) / "data" / "wider-val-dev" / "wider_face_val_bbx_gt_416.txt";
-  if (!fs::exists(gt)) {
-    const char* ci = std::getenv("CI");
-    if (ci && std::string(ci) == "true") FAIL() << "missing test data: " << gt;
-    GTEST_SKIP() << "missing test data: " << gt;
-  }
+  FACEKIT_REQUIRE_PATH(gt);
   const auto images = read_wider_ground_truth(gt.string());
   size_t faces = 0, valid = 0;
   for (const auto& image : images) {

@@ -15,7 +15,7 @@
 #include "datasets/npy.h"
 #include "models/darknet/darknet_net.h"
 #include "models/darknet/reference/libdarknet_ref.h"
-#include "test_util.h"
+#include "tests/tensor_util.h"
 #include "train/box_iou_loss.h"
 #include "train/region_loss.h"
 #include "train/yolo_loss.h"
