@@ -332,6 +332,24 @@ TEST(Cli, BenchTimesEveryBackendAndThePipelineAtTheGivenSizes) {
   EXPECT_EQ(run_facekit(common + " --input-size 330").exit_code, 2);
 }
 
+// A command that fails after making its temporary folder (for on-the-fly ONNX exports) still removes
+// it: bench with a detector whose cfg is missing, infer's onnx backend with a classifier that is not one.
+TEST(Cli, AFailedCommandLeavesNoTemporaryFolder) {
+  const fs::path photo = shared_dir() / "data" / "seed-demo" / "friends.jpg";
+  FACEKIT_REQUIRE_PATH(photo);
+  TempDir dir;
+  const fs::path temp = dir.path() / "tmp";
+  fs::create_directories(temp);
+  write_file(dir.path() / "bogus.pt", "not a checkpoint");
+  const std::string facekit = "TMPDIR=" + temp.string() + " " + FACEKIT_BINARY;
+  const Result bench = run_command(facekit + " bench --min-time 0.01 --detector " + (dir / "missing.weights"));
+  EXPECT_EQ(bench.exit_code, 1) << bench.output;
+  const Result infer = run_command(facekit + " infer --backend onnx --output '' --input " + photo.string() +
+                                   " --classifier " + (dir / "bogus.pt"));
+  EXPECT_EQ(infer.exit_code, 1) << infer.output;
+  EXPECT_TRUE(fs::is_empty(temp));
+}
+
 // Yolo-Fastest exported to ONNX and run by OpenCV dnn scores as the .weights run by LibTorch.
 // Its 'person' boxes hardly overlap faces (AP about 1e-4), so an absolute 1e-3 would prove
 // nothing: the bound is 1e-3 relative to max(value, 0.01). A --decode export is refused clearly.

@@ -12,7 +12,6 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <unistd.h>
 
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -303,14 +302,15 @@ int run_bench(const std::vector<std::string>& args) {
   const std::string given = vm["classifier"].as<std::string>();
   const std::vector<std::string> classifiers = given.empty() ? default_classifiers() : std::vector<std::string>{given};
 
-  const fs::path temp = fs::temp_directory_path() / ("facekit_bench_" + std::to_string(::getpid()));
-  fs::create_directories(temp);
-  std::vector<Section> sections = {detector_section(options, cfg, weights, temp),
-                                   classifier_section(options, classifiers.front(), temp)};
+  std::vector<Section> sections;
+  {
+    const TemporaryFolder exports("facekit_bench_");
+    sections = {detector_section(options, cfg, weights, exports.path),
+                classifier_section(options, classifiers.front(), exports.path)};
+  }
   sections.push_back(
       pipeline_section(options, vm["photo"].as<std::string>(), {weights, cfg, classifiers, input_sizes(vm)}));
   sections.push_back(sgemm_section(options));
-  fs::remove_all(temp);
 
   int argc = 1;
   char name[] = "facekit bench";

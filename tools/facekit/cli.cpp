@@ -1,6 +1,7 @@
 #include "tools/facekit/cli.h"
 
 #include <malloc.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <thread>
@@ -8,6 +9,16 @@
 #include <opencv2/core.hpp>
 
 namespace facekit::cli {
+
+TemporaryFolder::TemporaryFolder(const std::string& prefix)
+    : path(std::filesystem::temp_directory_path() / (prefix + std::to_string(::getpid()))) {
+  std::filesystem::create_directories(path);
+}
+
+TemporaryFolder::~TemporaryFolder() {
+  std::error_code ignored;  // a destructor must not throw; a leftover folder is harmless
+  std::filesystem::remove_all(path, ignored);
+}
 
 void add_runtime_options(po::options_description* options) {
   options->add_options()

@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <filesystem>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,17 @@ struct Command {
   std::string name;
   std::string summary;
   std::function<int(const std::vector<std::string>& args)> run;
+};
+
+// A folder under the system's temporary folder for a command's intermediate files (on-the-fly
+// ONNX exports), named `prefix` + the process id and removed with everything in it when the
+// command is done, also when it fails.
+struct TemporaryFolder {
+  explicit TemporaryFolder(const std::string& prefix);
+  ~TemporaryFolder();
+  TemporaryFolder(const TemporaryFolder&) = delete;
+  TemporaryFolder& operator=(const TemporaryFolder&) = delete;
+  std::filesystem::path path;
 };
 
 // Options every command that computes takes: --threads N (default: all cores) and

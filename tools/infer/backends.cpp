@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <unistd.h>
 
 #include "convert/classifier_onnx.h"
 #include "convert/darknet_onnx.h"
@@ -20,16 +19,6 @@ bool is_onnx(const std::string& path) { return fs::path(path).extension() == ".o
 void require_file(const std::string& path, const char* what) {
   if (!fs::is_regular_file(path)) throw std::runtime_error(path + ": no such " + std::string(what) + " file");
 }
-
-// A folder for on-the-fly exports, removed when loading is done.
-struct TemporaryFolder {
-  fs::path path = fs::temp_directory_path() / ("facekit-infer-" + std::to_string(::getpid()));
-  TemporaryFolder() { fs::create_directories(path); }
-  ~TemporaryFolder() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
 
 // One raw export per --input-size (none: one at the cfg's size).
 std::vector<std::string> detector_as_onnx(const ModelFiles& files, const fs::path& folder) {
@@ -77,7 +66,7 @@ Models load_models(const ModelFiles& requested, Backend backend, cli::DetectionT
   const bool exporting = backend == Backend::kOnnx && !all_onnx;
   Models models;
   if (exporting) {
-    TemporaryFolder exports;
+    const cli::TemporaryFolder exports("facekit-infer-");  // removed when loading is done
     models.detect = is_onnx(files.detector)
                         ? cli::make_detector(files.detector, files.detector_cfg, kFaceClass, device, thresholds,
                                              files.detector_sizes, files.detector_tta)
