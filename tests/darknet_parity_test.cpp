@@ -22,6 +22,7 @@ namespace {
 
 using test::relative_max_diff;
 using test::TempDir;
+namespace fs = std::filesystem;
 
 // Compares every yolo/region head (its input and its output) and the final output; on failure
 // names the first layer that diverges, which is where to look.
@@ -322,6 +323,122 @@ TEST(Preprocess, LetterboxAndResizeMatchLibdarknet) {
     }
   }
   EXPECT_GE(checked, 2 * 10);
+}
+
+// A photo letterboxed by libdarknet, run by libdarknet and by facekit with the same weights (when
+// `weights` does not exist yet, libdarknet randomises them and writes it): libdarknet's detections
+// (fk_darknet_detections: get_network_boxes, do_nms_sort) and facekit's decode_detections on the same
+// head outputs, as rows (x1, y1, x2, y2, class, score) sorted by class and score.
+struct DetectionsRun {
+  torch::Tensor libdarknet, facekit;
+};
+
+torch::Tensor as_sorted_rows(const torch::Tensor& rows) {
+  const c10::optional<bool> stable = true;
+  const auto by_score = rows.index_select(0, std::get<1>(torch::sort(rows.select(1, 5), stable, 0, /*descending=*/true)));
+  return by_score.index_select(0, std::get<1>(torch::sort(by_score.select(1, 4), stable, 0)));
+}
+
+DetectionsRun detect_both(const std::string& cfg, const std::string& weights, const fs::path& photo, float thresh, float nms) {
+  constexpr int kMaxRows = 200000;
+  const bool randomize = !fs::exists(weights);
+  fk_darknet* net = fk_darknet_load(cfg.c_str(), randomize ? nullptr : weights.c_str());
+  if (randomize) {
+    fk_darknet_randomize(net, kSeed);
+    EXPECT_EQ(fk_darknet_save_weights(net, weights.c_str()), 0);
+  }
+  int c = 0, h = 0, w = 0;
+  fk_darknet_input_shape(net, &c, &h, &w);
+  auto input = torch::empty({1, 3, h, w});
+  EXPECT_EQ(fk_darknet_load_resized(photo.c_str(), w, h, /*letterbox=*/1, input.data_ptr<float>()), 0);
+  const cv::Mat image = read_image(photo.string());
+  fk_darknet_forward(net, input.data_ptr<float>());
+  std::vector<float> rows(6 * kMaxRows);
+  const int count = fk_darknet_detections(net, image.cols, image.rows, thresh, nms, rows.data(), kMaxRows);
+  fk_darknet_free(net);
+  EXPECT_LE(count, kMaxRows);
+  LetterboxGeometry geometry;
+  letterbox(to_planar_rgb(image), w, h, &geometry);
+  // correct_yolo_boxes takes the border as (w - new_w) / 2. where letterbox_image placed the image
+  // at the integer half: with an odd border libdarknet's boxes lie half an input pixel off the image
+  // it letterboxed. facekit maps back by the true offset; libdarknet's boxes get that half pixel.
+  const float shift_x = ((w - geometry.resized_w) / 2.f - geometry.offset_x) * image.cols / geometry.resized_w;
+  const float shift_y = ((h - geometry.resized_h) / 2.f - geometry.offset_y) * image.rows / geometry.resized_h;
+  auto reference = torch::from_blob(rows.data(), {std::min(count, kMaxRows), 6}).clone();
+  for (const int x : {0, 2}) reference.select(1, x).add_(shift_x).clamp_(0, image.cols);  // clipped, as draw_detections does
+  for (const int y : {1, 3}) reference.select(1, y).add_(shift_y).clamp_(0, image.rows);
+
+  auto model = load_darknet(cfg, weights, "pjreddie");
+  torch::NoGradGuard no_grad;
+  const auto ours = decode_detections(model.net->def(), model.net->forward_all(input), geometry, thresh, nms);
+  auto facekit = torch::empty({static_cast<int64_t>(ours.size()), 6});
+  for (size_t i = 0; i < ours.size(); ++i) {
+    const auto& d = ours[i];
+    facekit[static_cast<int64_t>(i)] = torch::tensor({d.x1, d.y1, d.x2, d.y2, float(d.class_id), d.score});
+  }
+  return {as_sorted_rows(reference), as_sorted_rows(facekit)};
+}
+
+// How many rows of `ours` have no row of `reference` with the same class, a score within 1e-5 and
+// corners within `box_tolerance` pixels. Both are sorted by class and score; scores that tie within
+// float rounding may come in either order, so a row is looked for among its neighbours too.
+int64_t unmatched_rows(const torch::Tensor& ours, const torch::Tensor& reference, double box_tolerance) {
+  constexpr int64_t kNeighbours = 64;
+  const auto a = ours.accessor<float, 2>(), b = reference.accessor<float, 2>();
+  std::vector<bool> used(static_cast<size_t>(reference.size(0)), false);
+  int64_t unmatched = 0;
+  for (int64_t i = 0; i < ours.size(0); ++i) {
+    bool found = false;
+    for (int64_t j = std::max<int64_t>(0, i - kNeighbours); j < std::min(reference.size(0), i + kNeighbours + 1) && !found; ++j) {
+      if (used[static_cast<size_t>(j)] || a[i][4] != b[j][4] || std::fabs(a[i][5] - b[j][5]) > 1e-5f) continue;
+      bool close = true;
+      for (int k = 0; k < 4; ++k) close = close && std::fabs(a[i][k] - b[j][k]) <= box_tolerance;
+      if (close) found = true, used[static_cast<size_t>(j)] = true;
+    }
+    unmatched += !found;
+  }
+  return unmatched;
+}
+
+// facekit's detections equal `darknet detect`'s (libdarknet's get_network_boxes, whose
+// correct_yolo_boxes / correct_region_boxes map boxes back through the letterbox, then its
+// do_nms_sort) on a real photo: the same boxes (clipped to the photo, as draw_detections clips
+// them), classes and scores after the same NMS. Yolo-Fastest with its real COCO weights, and with
+// random weights a yolo net and a region net, whose many large boxes leave the photo: there
+// clipping before NMS (as facekit once did) would change what NMS keeps.
+TEST(DarknetDetections, MatchLibdarknetsBoxesAndNms) {
+  constexpr float kNms = 0.45f;
+  constexpr double kBoxTolerance = 0.05;  // pixels of the photo: float rounding
+  const fs::path photos = test::shared_dir() / "data" / "seed-demo";
+  const fs::path fastest = test::shared_dir() / "models" / "yolo-fastest-1.1";
+  FACEKIT_REQUIRE_PATH(photos);
+  FACEKIT_REQUIRE_PATH(fastest / "yolo-fastest-1.1.weights");
+  TempDir dir;
+  struct Case {
+    std::string cfg, weights;
+    float thresh;
+    int64_t at_least;  // detections, so that the comparison means something
+  };
+  std::vector<Case> cases = {
+      {(fastest / "yolo-fastest-1.1.cfg").string(), (fastest / "yolo-fastest-1.1.weights").string(), 0.005f, 20}};
+  for (const ParityCase& c : {ParityCase{"yolov3-tiny.cfg", 416, 416}, ParityCase{"yolov2-tiny-voc.cfg", 224, 224}}) {
+    test::write_file(dir / c.cfg, rewrite_net_section(test::read_file(std::string(kDarknetCfgDir) + "/" + c.cfg), c.width, c.height));
+    cases.push_back({dir / c.cfg, dir / (c.cfg + ".weights"), 0.3f, 20});
+  }
+  // 1600 x 1000 leaves even letterbox borders at every input size here; 940 x 545 odd ones.
+  for (const char* photo : {"friends.jpg", "big_bang_theory4.jpg"}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::string(photo) + " " + c.cfg);
+      const auto run = detect_both(c.cfg, c.weights, photos / photo, c.thresh, kNms);
+      const int64_t unmatched = unmatched_rows(run.facekit, run.libdarknet, kBoxTolerance);
+      std::cout << "  " << photo << ", " << fs::path(c.cfg).filename().string() << ": " << run.libdarknet.size(0)
+                << " detections in libdarknet, " << run.facekit.size(0) << " in facekit, " << unmatched
+                << " of facekit's without a match\n";
+      EXPECT_GE(run.libdarknet.size(0), c.at_least);
+      EXPECT_EQ(run.facekit.size(0), run.libdarknet.size(0));
+      EXPECT_EQ(unmatched, 0);
+    }
+  }
 }
 
 // Weights for every parameter of `def`, uniform on [-0.5, 0.5] from torch's generator.

@@ -56,15 +56,25 @@ Candidates decode_head(const LayerDef& l, const torch::Tensor& output, int64_t i
   return c;
 }
 
-// correct_yolo_boxes: undo the letterbox offset and scale, clipped to the image.
+// correct_yolo_boxes: undo the letterbox offset and scale (not clipped: Darknet's NMS sees the
+// whole boxes).
 Detection to_image(Detection d, const LetterboxGeometry& g) {
   const float sx = static_cast<float>(g.image_w) / g.resized_w;
   const float sy = static_cast<float>(g.image_h) / g.resized_h;
+  d.x1 = (d.x1 - g.offset_x) * sx;
+  d.y1 = (d.y1 - g.offset_y) * sy;
+  d.x2 = (d.x2 - g.offset_x) * sx;
+  d.y2 = (d.y2 - g.offset_y) * sy;
+  return d;
+}
+
+// draw_detections' clipping to the image, after NMS.
+Detection clipped(Detection d, const LetterboxGeometry& g) {
   const float max_x = static_cast<float>(g.image_w), max_y = static_cast<float>(g.image_h);
-  d.x1 = std::clamp((d.x1 - g.offset_x) * sx, 0.f, max_x);
-  d.y1 = std::clamp((d.y1 - g.offset_y) * sy, 0.f, max_y);
-  d.x2 = std::clamp((d.x2 - g.offset_x) * sx, 0.f, max_x);
-  d.y2 = std::clamp((d.y2 - g.offset_y) * sy, 0.f, max_y);
+  d.x1 = std::clamp(d.x1, 0.f, max_x);
+  d.y1 = std::clamp(d.y1, 0.f, max_y);
+  d.x2 = std::clamp(d.x2, 0.f, max_x);
+  d.y2 = std::clamp(d.y2, 0.f, max_y);
   return d;
 }
 
@@ -94,7 +104,11 @@ std::vector<Detection> select_detections(const Candidates& candidates, float con
     Detection d{boxes[k][0], boxes[k][1], boxes[k][2], boxes[k][3], scores[k][c], static_cast<int>(c)};
     detections.push_back(geometry ? to_image(d, *geometry) : d);
   }
-  return non_max_suppression(std::move(detections), iou_thresh);
+  auto survivors = non_max_suppression(std::move(detections), iou_thresh);
+  if (geometry) {
+    for (auto& d : survivors) d = clipped(d, *geometry);
+  }
+  return survivors;
 }
 
 std::vector<Detection> decode_detections(const NetDef& net, const std::vector<torch::Tensor>& outputs,

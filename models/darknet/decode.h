@@ -26,8 +26,9 @@ struct Candidates {
 };
 Candidates decode_candidates(const NetDef& net, const std::vector<torch::Tensor>& outputs, int64_t item = 0);
 
-// Candidates with a score of at least `conf_thresh`, per class, after NMS at `iou_thresh`.
-// Without a geometry the boxes stay in input pixels (and are not clipped).
+// Candidates with a score of at least `conf_thresh`, per class, after NMS at `iou_thresh`. With a
+// geometry the boxes are mapped to the image, and clipped to it after NMS (as Darknet's
+// do_nms_sort then draw_detections); without one they stay in input pixels, not clipped.
 std::vector<Detection> select_detections(const Candidates& candidates, float conf_thresh, float iou_thresh,
                                          const LetterboxGeometry* geometry = nullptr);
 

@@ -74,12 +74,14 @@ PlanarImage mirror_image(const PlanarImage& rgb) {
 }
 
 // A detector over several input sizes (multi-scale testing): the photo converted once, every size's
-// detections merged by one NMS (idempotent for a single size), then the boxes of `class_id`. With
-// `tta` every size also runs on the photo mirrored (once), its boxes mirrored back (x -> width - x)
-// into the same NMS: test-time augmentation.
+// detections (each clipped to the photo) merged by one NMS, then the boxes of `class_id`. With `tta`
+// every size also runs on the photo mirrored (once), its boxes mirrored back (x -> width - x) into
+// the same NMS: test-time augmentation. One size without `tta` is that size's detections as they
+// are (Darknet's: NMS before clipping, which a second NMS on the clipped boxes could change).
 Detector merged_over_sizes(std::vector<DetectAtSize> sizes, int class_id, float nms_thresh, bool tta) {
   return [sizes = std::move(sizes), class_id, nms_thresh, tta](const cv::Mat& bgr) {
     const PlanarImage rgb = to_planar_rgb(bgr);
+    if (sizes.size() == 1 && !tta) return boxes_of_class(sizes.front()(rgb), class_id);
     std::vector<darknet::Detection> all;
     for (const auto& detect : sizes) {
       const auto detections = detect(rgb);

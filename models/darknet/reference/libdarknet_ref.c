@@ -193,6 +193,33 @@ const float* fk_darknet_layer_delta(const fk_darknet* handle, int i, int* size) 
   return l->delta;
 }
 
+int fk_darknet_detections(fk_darknet* handle, int image_w, int image_h, float thresh, float nms, float* rows, int max) {
+  network* net = handle->net;
+  const int classes = net->layers[net->n - 1].classes;
+  int num = 0;
+  detection* dets = get_network_boxes(net, image_w, image_h, thresh, /*hier=*/0.5f, /*map=*/NULL, /*relative=*/0, &num);
+  do_nms_sort(dets, num, classes, nms);
+  int count = 0;
+  for (int i = 0; i < num; ++i) {
+    const box b = dets[i].bbox;
+    for (int c = 0; c < classes; ++c) {
+      if (dets[i].prob[c] <= thresh) continue;
+      if (count < max) {
+        float* row = rows + 6 * count;
+        row[0] = b.x - b.w / 2;
+        row[1] = b.y - b.h / 2;
+        row[2] = b.x + b.w / 2;
+        row[3] = b.y + b.h / 2;
+        row[4] = (float)c;
+        row[5] = dets[i].prob[c];
+      }
+      ++count;
+    }
+  }
+  free_detections(dets, num);
+  return count;
+}
+
 int fk_darknet_load_resized(const char* image_path, int w, int h, int letterbox, float* out) {
   FILE* probe = fopen(image_path, "rb");
   if (!probe) return -1;

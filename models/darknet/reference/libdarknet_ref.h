@@ -36,6 +36,14 @@ int fk_darknet_train_forward(fk_darknet* net, const float* input, const float* b
 /* Layer i's delta after fk_darknet_train_forward (size = its outputs); NULL if it has none. */
 const float* fk_darknet_layer_delta(const fk_darknet* net, int i, int* size);
 
+/* libdarknet's detections after the last forward, as `darknet detect` makes them:
+ * get_network_boxes (each box mapped back to an image_w x image_h image by correct_yolo_boxes or
+ * correct_region_boxes, pjreddie's letterbox correction; not clipped), then do_nms_sort at `nms`.
+ * Writes a row of 6 floats (x1, y1, x2, y2 in image pixels, class, probability) for every box and
+ * class whose probability is above `thresh` after NMS, at most `max` rows; returns how many
+ * there are (which may exceed `max`). */
+int fk_darknet_detections(fk_darknet* net, int image_w, int image_h, float thresh, float nms, float* rows, int max);
+
 /* Darknet's load_image_color + letterbox_image (or resize_image when letterbox is 0) of a file
  * into out (3 x h x w floats, RGB planar in [0, 1]). Returns 0 on success, -1 if the file
  * cannot be read. */
