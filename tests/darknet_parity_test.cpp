@@ -208,7 +208,9 @@ TEST(DarknetTraining, ChannelsLastInputTrainsLikeNchw) {
     // repeats itself exactly (checked below). It happens with one LibTorch thread and with
     // OPENBLAS_NUM_THREADS=1; the cause is not found. A layout error is deterministic, so a second
     // channels-last pass tells the two apart: it is kept only when the first one disagreed, and
-    // what moved is printed.
+    // what moved is printed. Once (an ASan build in CI, 2026-12-07) both channels-last passes of one
+    // process disagreed alike, by 3.2e-3 and 3.4e-3 in two layer-1 parameters, at layers 0-1 only;
+    // twelve reruns of that binary, three at a time, agreed.
     if (!gradients_agree(nhwc, nchw, kLayoutTolerance)) {
       std::cerr << "warning: " << cfg << ": a channels-last pass disagreed; running it again" << output_gradient_report(nhwc, nchw) << "\n";
       nhwc = training_pass(model.net, channels_last);
