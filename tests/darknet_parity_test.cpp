@@ -209,8 +209,9 @@ TEST(DarknetTraining, ChannelsLastInputTrainsLikeNchw) {
     // OPENBLAS_NUM_THREADS=1; the cause is not found. A layout error is deterministic, so a second
     // channels-last pass tells the two apart: it is kept only when the first one disagreed, and
     // what moved is printed. Once (an ASan build in CI, 2026-12-07) both channels-last passes of one
-    // process disagreed alike, by 3.2e-3 and 3.4e-3 in two layer-1 parameters, at layers 0-1 only;
-    // twelve reruns of that binary, three at a time, agreed.
+    // process disagreed alike, by 3.2e-3 and 3.4e-3 in two parameters of layer 2 (a BatchNorm
+    // convolution), the output gradients at layers 0-1 only; twelve reruns of that binary, three at a
+    // time, agreed.
     if (!gradients_agree(nhwc, nchw, kLayoutTolerance)) {
       std::cerr << "warning: " << cfg << ": a channels-last pass disagreed; running it again" << output_gradient_report(nhwc, nchw) << "\n";
       nhwc = training_pass(model.net, channels_last);
