@@ -13,6 +13,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "datasets/age_intervals.h"
+#include "datasets/preprocess.h"
 #include "models/classifier/age_gender_net.h"
 #include "tests/test_util.h"
 #include "tools/facekit/detectors.h"
@@ -111,43 +112,94 @@ TEST(Tracker, FollowMovesABoxWithTheImage) {
 
 // ---- the detector at several input sizes ----
 
+// The views' boxes are merged whole and clipped to the photo after, as Darknet's do_nms_sort then
+// draw_detections: two boxes that one view's NMS kept come back both, from one view or from two.
+// Hand-worked: a, (-80..20) x (10..50), and b, (0..30) x (10..50), share 20 x 40 px: IoU 800 / 4400 =
+// 0.18 whole, but 800 / 1200 = 0.67 once a is clipped to x >= 0, which an NMS would suppress at 0.45.
+TEST(MultiScaleDetector, MergesWholeBoxesThenClipsThemAsDarknetDoes) {
+  const darknet::Detection a{-80, 10, 20, 50, 0.9f, 0}, b{0, 10, 30, 50, 0.8f, 0}, other_class{5, 5, 25, 25, 0.95f, 1};
+  const cv::Mat photo(100, 100, CV_8UC3, cv::Scalar::all(0));
+  const auto view = [](std::vector<darknet::Detection> detections) -> cli::DetectAtSize {
+    return [detections](const PlanarImage&) { return detections; };
+  };
+  const std::vector<std::vector<cli::DetectAtSize>> view_sets = {{view({a, b, other_class})},
+                                                                 {view({a}), view({b, other_class})}};
+  for (const auto& views : view_sets) {
+    const auto faces = cli::merged_over_sizes(views, /*class_id=*/0, /*nms_thresh=*/0.45f, /*tta=*/false)(photo);
+    ASSERT_EQ(faces.size(), 2u) << views.size() << " views";
+    EXPECT_FLOAT_EQ(faces[0].score, a.score);
+    EXPECT_FLOAT_EQ(faces[0].box.x1, 0);  // clipped
+    EXPECT_FLOAT_EQ(faces[0].box.x2, a.x2);
+    EXPECT_FLOAT_EQ(faces[1].score, b.score);
+    EXPECT_FLOAT_EQ(faces[1].box.x2, b.x2);
+  }
+}
+
+// What merged_over_sizes should return for the views' `detections` (one class, image pixels, whole):
+// those OpenCV's NMSBoxes keeps, in its order, clipped to the photo afterwards.
+std::vector<eval::ScoredBox> opencv_nms_then_clipped(const std::vector<darknet::Detection>& detections, float nms,
+                                                     const cv::Mat& photo) {
+  std::vector<cv::Rect2d> boxes;
+  std::vector<float> scores;
+  for (const auto& d : detections) {
+    boxes.emplace_back(d.x1, d.y1, d.x2 - d.x1, d.y2 - d.y1);
+    scores.push_back(d.score);
+  }
+  std::vector<int> kept;
+  cv::dnn::NMSBoxes(boxes, scores, 0.0f, nms, kept);
+  const auto clip = [](double v, int max) { return static_cast<float>(std::clamp(v, 0.0, double(max))); };
+  std::vector<eval::ScoredBox> expected;
+  for (const int k : kept) {
+    const cv::Rect2d& r = boxes[static_cast<size_t>(k)];
+    expected.push_back({{clip(r.x, photo.cols), clip(r.y, photo.rows), clip(r.x + r.width, photo.cols),
+                         clip(r.y + r.height, photo.rows)},
+                        scores[static_cast<size_t>(k)]});
+  }
+  return expected;
+}
+
+bool leaves_the_photo(const std::vector<darknet::Detection>& detections, const cv::Mat& photo) {
+  return std::any_of(detections.begin(), detections.end(), [&](const darknet::Detection& d) {
+    return d.x1 < 0 || d.y1 < 0 || d.x2 > photo.cols || d.y2 > photo.rows;
+  });
+}
+
+void expect_same_boxes(const std::vector<eval::ScoredBox>& actual, const std::vector<eval::ScoredBox>& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_FLOAT_EQ(actual[i].score, expected[i].score) << i;
+    EXPECT_FLOAT_EQ(actual[i].box.x1, expected[i].box.x1) << i;
+    EXPECT_FLOAT_EQ(actual[i].box.y1, expected[i].box.y1) << i;
+    EXPECT_FLOAT_EQ(actual[i].box.x2, expected[i].box.x2) << i;
+    EXPECT_FLOAT_EQ(actual[i].box.y2, expected[i].box.y2) << i;
+  }
+}
+
 // Multi-scale testing (--input-size 320,512) keeps what OpenCV's NMSBoxes keeps of the two sizes'
-// detections together, in the same order, on a crowded photo where the sizes find different faces.
+// whole boxes together, in the same order, clipped after, on a crowded photo where the sizes find
+// different faces and some boxes leave the photo.
 TEST(MultiScaleDetector, MergesTheSizesDetectionsAsOpenCvNmsDoes) {
   const fs::path photo = kSeedDemo / "big_bang_theory2.jpg";
   FACEKIT_REQUIRE_PATH(photo);
   const cv::Mat bgr = cv::imread(photo.string());
   const std::string weights = (kModels / "yolo-fastest-1.1-face.weights").string();
   const cli::DetectionThresholds thresholds{0.05f, 0.45f};
-  const auto detect = [&](const std::vector<cv::Size>& sizes) {
-    return cli::make_detector(weights, "", 0, torch::kCPU, thresholds, sizes)(bgr);
-  };
-  const auto at_320 = detect({{320, 320}}), at_512 = detect({{512, 512}});
-  const auto merged = detect({{320, 320}, {512, 512}});
-  std::vector<cv::Rect2d> boxes;
-  std::vector<float> scores;
-  for (const auto* detections : {&at_320, &at_512}) {
-    for (const auto& d : *detections) {
-      boxes.emplace_back(d.box.x1, d.box.y1, d.box.width(), d.box.height());
-      scores.push_back(d.score);
-    }
-  }
-  std::vector<int> kept;
-  cv::dnn::NMSBoxes(boxes, scores, 0.0f, thresholds.nms, kept);
+  const std::vector<cv::Size> sizes = {{320, 320}, {512, 512}};
+  const auto views = cli::darknet_views(weights, "", torch::kCPU, thresholds, sizes);
+  const PlanarImage rgb = to_planar_rgb(bgr);
+  const auto at_320 = views[0](rgb), at_512 = views[1](rgb);
+  auto both = at_320;
+  both.insert(both.end(), at_512.begin(), at_512.end());
+  const auto expected = opencv_nms_then_clipped(both, thresholds.nms, bgr);
   ASSERT_GE(at_320.size(), 3u);
-  ASSERT_LT(kept.size(), boxes.size());  // the sizes found some faces both
-  ASSERT_GT(kept.size(), std::max(at_320.size(), at_512.size()));  // and each some the other missed
-  ASSERT_EQ(merged.size(), kept.size());
-  for (size_t i = 0; i < kept.size(); ++i) {
-    const cv::Rect2d& expected = boxes[kept[i]];
-    EXPECT_FLOAT_EQ(merged[i].score, scores[kept[i]]) << i;
-    EXPECT_FLOAT_EQ(merged[i].box.x1, static_cast<float>(expected.x)) << i;
-    EXPECT_FLOAT_EQ(merged[i].box.y2, static_cast<float>(expected.y + expected.height)) << i;
-  }
+  ASSERT_TRUE(leaves_the_photo(both, bgr));
+  ASSERT_LT(expected.size(), both.size());  // the sizes found some faces both
+  ASSERT_GT(expected.size(), std::max(at_320.size(), at_512.size()));  // and each some the other missed
+  expect_same_boxes(cli::make_detector(weights, "", 0, torch::kCPU, thresholds, sizes)(bgr), expected);
 }
 
-// Test-time augmentation (--tta) keeps what OpenCV's NMSBoxes keeps of the detections on the photo
-// and on its mirror image (cv::flip) mapped back (x -> width - x), in the same order.
+// Test-time augmentation (--tta) keeps what OpenCV's NMSBoxes keeps of the whole boxes on the photo
+// and on its mirror image (cv::flip) mapped back (x -> width - x), in the same order, clipped after.
 TEST(MirroredDetector, MergesThePhotoAndItsMirrorImageAsOpenCvNmsDoes) {
   const fs::path photo = kSeedDemo / "big_bang_theory2.jpg";
   FACEKIT_REQUIRE_PATH(photo);
@@ -156,29 +208,16 @@ TEST(MirroredDetector, MergesThePhotoAndItsMirrorImageAsOpenCvNmsDoes) {
   cv::flip(bgr, mirrored, /*flipCode=*/1);
   const std::string weights = (kModels / "yolo-fastest-1.1-face.weights").string();
   const cli::DetectionThresholds thresholds{0.05f, 0.45f};
-  const auto plain = cli::make_detector(weights, "", 0, torch::kCPU, thresholds);
-  const auto on_photo = plain(bgr), on_mirror = plain(mirrored);
-  const auto merged = cli::make_detector(weights, "", 0, torch::kCPU, thresholds, {}, /*tta=*/true)(bgr);
-  const double width = bgr.cols;
-  std::vector<cv::Rect2d> boxes;
-  std::vector<float> scores;
-  for (const auto& d : on_photo) boxes.emplace_back(d.box.x1, d.box.y1, d.box.width(), d.box.height());
-  for (const auto& d : on_mirror) boxes.emplace_back(width - d.box.x2, d.box.y1, d.box.width(), d.box.height());
-  for (const auto* detections : {&on_photo, &on_mirror}) {
-    for (const auto& d : *detections) scores.push_back(d.score);
-  }
-  std::vector<int> kept;
-  cv::dnn::NMSBoxes(boxes, scores, 0.0f, thresholds.nms, kept);
+  const auto view = cli::darknet_views(weights, "", torch::kCPU, thresholds).front();
+  const auto on_photo = view(to_planar_rgb(bgr)), on_mirror = view(to_planar_rgb(mirrored));
+  const auto width = static_cast<float>(bgr.cols);
+  auto both = on_photo;
+  for (const auto& d : on_mirror) both.push_back({width - d.x2, d.y1, width - d.x1, d.y2, d.score, d.class_id});
+  const auto expected = opencv_nms_then_clipped(both, thresholds.nms, bgr);
   ASSERT_GE(on_photo.size(), 3u);
-  ASSERT_LT(kept.size(), boxes.size());  // the two views found some faces both
-  ASSERT_EQ(merged.size(), kept.size());
-  for (size_t i = 0; i < kept.size(); ++i) {
-    const cv::Rect2d& expected = boxes[kept[i]];
-    EXPECT_FLOAT_EQ(merged[i].score, scores[kept[i]]) << i;
-    EXPECT_NEAR(merged[i].box.x1, expected.x, 1e-3) << i;
-    EXPECT_NEAR(merged[i].box.x2, expected.x + expected.width, 1e-3) << i;
-    EXPECT_FLOAT_EQ(merged[i].box.y2, static_cast<float>(expected.y + expected.height)) << i;
-  }
+  ASSERT_TRUE(leaves_the_photo(both, bgr));
+  ASSERT_LT(expected.size(), both.size());  // the two views found some faces both
+  expect_same_boxes(cli::make_detector(weights, "", 0, torch::kCPU, thresholds, {}, /*tta=*/true)(bgr), expected);
 }
 
 // ---- the binary end to end ----

@@ -68,16 +68,6 @@ Detection to_image(Detection d, const LetterboxGeometry& g) {
   return d;
 }
 
-// draw_detections' clipping to the image, after NMS.
-Detection clipped(Detection d, const LetterboxGeometry& g) {
-  const float max_x = static_cast<float>(g.image_w), max_y = static_cast<float>(g.image_h);
-  d.x1 = std::clamp(d.x1, 0.f, max_x);
-  d.y1 = std::clamp(d.y1, 0.f, max_y);
-  d.x2 = std::clamp(d.x2, 0.f, max_x);
-  d.y2 = std::clamp(d.y2, 0.f, max_y);
-  return d;
-}
-
 }  // namespace
 
 Candidates decode_candidates(const NetDef& net, const std::vector<torch::Tensor>& outputs, int64_t item) {
@@ -104,17 +94,25 @@ std::vector<Detection> select_detections(const Candidates& candidates, float con
     Detection d{boxes[k][0], boxes[k][1], boxes[k][2], boxes[k][3], scores[k][c], static_cast<int>(c)};
     detections.push_back(geometry ? to_image(d, *geometry) : d);
   }
-  auto survivors = non_max_suppression(std::move(detections), iou_thresh);
-  if (geometry) {
-    for (auto& d : survivors) d = clipped(d, *geometry);
+  return non_max_suppression(std::move(detections), iou_thresh);
+}
+
+std::vector<Detection> clipped_to_image(std::vector<Detection> detections, int width, int height) {
+  const auto max_x = static_cast<float>(width), max_y = static_cast<float>(height);
+  for (auto& d : detections) {
+    d.x1 = std::clamp(d.x1, 0.f, max_x);
+    d.y1 = std::clamp(d.y1, 0.f, max_y);
+    d.x2 = std::clamp(d.x2, 0.f, max_x);
+    d.y2 = std::clamp(d.y2, 0.f, max_y);
   }
-  return survivors;
+  return detections;
 }
 
 std::vector<Detection> decode_detections(const NetDef& net, const std::vector<torch::Tensor>& outputs,
                                          const LetterboxGeometry& geometry, float conf_thresh,
                                          float iou_thresh, int64_t item) {
-  return select_detections(decode_candidates(net, outputs, item), conf_thresh, iou_thresh, &geometry);
+  return clipped_to_image(select_detections(decode_candidates(net, outputs, item), conf_thresh, iou_thresh, &geometry),
+                          geometry.image_w, geometry.image_h);
 }
 
 float box_iou(const Detection& a, const Detection& b) {

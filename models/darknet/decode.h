@@ -27,12 +27,15 @@ struct Candidates {
 Candidates decode_candidates(const NetDef& net, const std::vector<torch::Tensor>& outputs, int64_t item = 0);
 
 // Candidates with a score of at least `conf_thresh`, per class, after NMS at `iou_thresh`. With a
-// geometry the boxes are mapped to the image, and clipped to it after NMS (as Darknet's
-// do_nms_sort then draw_detections); without one they stay in input pixels, not clipped.
+// geometry the boxes are mapped to the image but not clipped to it (Darknet's get_network_boxes,
+// then do_nms_sort on the whole boxes); without one they stay in input pixels.
 std::vector<Detection> select_detections(const Candidates& candidates, float conf_thresh, float iou_thresh,
                                          const LetterboxGeometry* geometry = nullptr);
 
-// decode_candidates + select_detections, boxes mapped to the original image.
+// Boxes clipped to a width x height image (draw_detections' clipping, after NMS).
+std::vector<Detection> clipped_to_image(std::vector<Detection> detections, int width, int height);
+
+// decode_candidates + select_detections + clipped_to_image: what `darknet detect` draws.
 std::vector<Detection> decode_detections(const NetDef& net, const std::vector<torch::Tensor>& outputs,
                                          const LetterboxGeometry& geometry, float conf_thresh,
                                          float iou_thresh, int64_t item = 0);

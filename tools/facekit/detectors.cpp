@@ -59,9 +59,6 @@ SizedDarknet sized_darknet(const std::string& model_path, const std::string& cfg
   return sized;
 }
 
-// Every class's detections of a photo (as planar RGB) at one input size, in image pixels, after NMS.
-using DetectAtSize = std::function<std::vector<darknet::Detection>(const PlanarImage& rgb)>;
-
 // The photo mirrored left to right.
 PlanarImage mirror_image(const PlanarImage& rgb) {
   PlanarImage mirrored = rgb;
@@ -73,51 +70,15 @@ PlanarImage mirror_image(const PlanarImage& rgb) {
   return mirrored;
 }
 
-// A detector over several input sizes (multi-scale testing): the photo converted once, every size's
-// detections (each clipped to the photo) merged by one NMS, then the boxes of `class_id`. With `tta`
-// every size also runs on the photo mirrored (once), its boxes mirrored back (x -> width - x) into
-// the same NMS: test-time augmentation. One size without `tta` is that size's detections as they
-// are (Darknet's: NMS before clipping, which a second NMS on the clipped boxes could change).
-Detector merged_over_sizes(std::vector<DetectAtSize> sizes, int class_id, float nms_thresh, bool tta) {
-  return [sizes = std::move(sizes), class_id, nms_thresh, tta](const cv::Mat& bgr) {
-    const PlanarImage rgb = to_planar_rgb(bgr);
-    if (sizes.size() == 1 && !tta) return boxes_of_class(sizes.front()(rgb), class_id);
-    std::vector<darknet::Detection> all;
-    for (const auto& detect : sizes) {
-      const auto detections = detect(rgb);
-      all.insert(all.end(), detections.begin(), detections.end());
-    }
-    if (tta) {
-      const PlanarImage mirrored = mirror_image(rgb);
-      const auto width = static_cast<float>(rgb.w);
-      for (const auto& detect : sizes) {
-        for (const auto& d : detect(mirrored)) all.push_back({width - d.x2, d.y1, width - d.x1, d.y2, d.score, d.class_id});
-      }
-    }
-    return boxes_of_class(darknet::non_max_suppression(std::move(all), nms_thresh), class_id);
-  };
-}
-
 DetectAtSize darknet_at_size(SizedDarknet net, torch::Device device, DetectionThresholds thresholds) {
   return [net = std::move(net), device, thresholds](const PlanarImage& rgb) {
     c10::InferenceMode inference;
     LetterboxGeometry geometry;
     PlanarImage input = fit_to_input(rgb, net.def.width, net.def.height, net.def.letterbox, &geometry);
     const auto tensor = torch::from_blob(input.data.data(), {1, 3, net.def.height, net.def.width}).to(device);
-    return darknet::decode_detections(net.def, net.forward_all(tensor), geometry, thresholds.conf, thresholds.nms);
+    const auto candidates = darknet::decode_candidates(net.def, net.forward_all(tensor));
+    return darknet::select_detections(candidates, thresholds.conf, thresholds.nms, &geometry);
   };
-}
-
-// A Darknet model (cfg + weights, or a facekit checkpoint) at each of `input_sizes` (none: its own),
-// with `tta` on the mirrored photo too.
-Detector darknet_detector(const std::string& model_path, const std::string& cfg_override, int class_id,
-                          torch::Device device, DetectionThresholds thresholds,
-                          const std::vector<cv::Size>& input_sizes, bool tta) {
-  std::vector<DetectAtSize> sizes;
-  for (const cv::Size size : sizes_to_run(input_sizes)) {
-    sizes.push_back(darknet_at_size(sized_darknet(model_path, cfg_override, size, device), device, thresholds));
-  }
-  return merged_over_sizes(std::move(sizes), class_id, thresholds.nms, tta);
 }
 
 // "WxH" with positive sides, or with `square_allowed` also "S" for SxS; an empty size otherwise.
@@ -138,7 +99,7 @@ cv::Size parse_input_size(const std::string& text, const std::string& path) {
 }
 
 // The head outputs of a raw export, run through the yolo/region activations: the per-layer
-// outputs decode_detections reads (other layers stay undefined).
+// outputs decode_candidates reads (other layers stay undefined).
 std::vector<torch::Tensor> raw_heads_to_outputs(const darknet::NetDef& def, cv::dnn::Net* net,
                                                 const std::vector<std::string>& names) {
   std::vector<cv::Mat> blobs;
@@ -191,8 +152,8 @@ DetectAtSize onnx_at_its_size(const std::string& path, const std::string& cfg_ov
     PlanarImage planar = fit_to_input(rgb, input.width, input.height, use_letterbox, &geometry);
     const int shape[] = {1, 3, input.height, input.width};
     net->setInput(cv::Mat(4, shape, CV_32F, planar.data.data()));
-    return darknet::decode_detections(*def, raw_heads_to_outputs(*def, net.get(), heads), geometry, thresholds.conf,
-                                      thresholds.nms);
+    const auto candidates = darknet::decode_candidates(*def, raw_heads_to_outputs(*def, net.get(), heads));
+    return darknet::select_detections(candidates, thresholds.conf, thresholds.nms, &geometry);
   };
 }
 
@@ -219,6 +180,35 @@ Detector haar_detector(const std::string& xml) {
 
 }  // namespace
 
+Detector merged_over_sizes(std::vector<DetectAtSize> sizes, int class_id, float nms_thresh, bool tta) {
+  return [sizes = std::move(sizes), class_id, nms_thresh, tta](const cv::Mat& bgr) {
+    const PlanarImage rgb = to_planar_rgb(bgr);
+    std::vector<darknet::Detection> all;
+    for (const auto& detect : sizes) {
+      const auto detections = detect(rgb);
+      all.insert(all.end(), detections.begin(), detections.end());
+    }
+    if (tta) {
+      const PlanarImage mirrored = mirror_image(rgb);
+      const auto width = static_cast<float>(rgb.w);
+      for (const auto& detect : sizes) {
+        for (const auto& d : detect(mirrored)) all.push_back({width - d.x2, d.y1, width - d.x1, d.y2, d.score, d.class_id});
+      }
+    }
+    auto merged = darknet::non_max_suppression(std::move(all), nms_thresh);
+    return boxes_of_class(darknet::clipped_to_image(std::move(merged), rgb.w, rgb.h), class_id);
+  };
+}
+
+std::vector<DetectAtSize> darknet_views(const std::string& model, const std::string& cfg, torch::Device device,
+                                        DetectionThresholds thresholds, const std::vector<cv::Size>& input_sizes) {
+  std::vector<DetectAtSize> views;
+  for (const cv::Size size : sizes_to_run(input_sizes)) {
+    views.push_back(darknet_at_size(sized_darknet(model, cfg, size, device), device, thresholds));
+  }
+  return views;
+}
+
 darknet::LoadedDarknet load_darknet_model(const std::string& model, const std::string& cfg, cv::Size input_size) {
   if (fs::path(model).extension() == ".pt") {
     return darknet::load_darknet_checkpoint(model, input_size.width, input_size.height);
@@ -243,7 +233,7 @@ Detector make_detector(const std::string& model, const std::string& cfg, int cla
   if (haar && tta) throw UsageError("test-time augmentation runs Darknet models and their ONNX exports, not " + model);
   if (haar) return haar_detector(model.substr(5));
   if (onnx) return onnx_exports_detector({model}, cfg, class_id, thresholds, tta);
-  return darknet_detector(model, cfg, class_id, device, thresholds, input_sizes, tta);
+  return merged_over_sizes(darknet_views(model, cfg, device, thresholds, input_sizes), class_id, thresholds.nms, tta);
 }
 
 namespace {

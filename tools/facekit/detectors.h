@@ -11,7 +11,9 @@
 #include <torch/torch.h>
 
 #include "convert/darknet_torch.h"
+#include "datasets/preprocess.h"
 #include "eval/detection_metrics.h"
+#include "models/darknet/decode.h"
 #include "tools/facekit/cli.h"
 
 namespace facekit::cli {
@@ -36,9 +38,26 @@ std::string default_model(const std::string& file);
 constexpr const char* kDefaultClassifierFiles[] = {"age_gender.pt", "age_gender_2.pt"};
 std::vector<std::string> default_classifiers();
 
+// Every class's detections of a photo (as planar RGB) by one view of it (one input size), in image
+// pixels, after that view's NMS, not clipped to the photo (Darknet's NMS sees whole boxes).
+using DetectAtSize = std::function<std::vector<darknet::Detection>(const PlanarImage& rgb)>;
+
+// A detector over several views (multi-scale testing): the photo converted once, every size's
+// detections merged by one NMS at `nms_thresh` on the whole boxes, clipped to the photo, then the
+// boxes of `class_id`. With `tta` every size also runs on the photo mirrored (once), its boxes
+// mirrored back (x -> width - x) into the same NMS: test-time augmentation. One view gives
+// exactly Darknet's detections (do_nms_sort, then draw_detections' clipping): its own NMS left no
+// two boxes of a class above `nms_thresh`, so the merge keeps them all.
+Detector merged_over_sizes(std::vector<DetectAtSize> sizes, int class_id, float nms_thresh, bool tta);
+
 // X.weights (with `cfg`, else the .cfg beside it) or a facekit Darknet checkpoint X.pt, built for
 // `input_size` (empty: the cfg's or the checkpoint's).
 darknet::LoadedDarknet load_darknet_model(const std::string& model, const std::string& cfg, cv::Size input_size = {});
+
+// A Darknet model (X.weights with `cfg` or the .cfg beside it, or X.pt) at each of `input_sizes`
+// (none: its own), run in LibTorch: make_detector's views, before merged_over_sizes.
+std::vector<DetectAtSize> darknet_views(const std::string& model, const std::string& cfg, torch::Device device,
+                                        DetectionThresholds thresholds, const std::vector<cv::Size>& input_sizes = {});
 
 // `model`: X.weights (cfg beside it or `cfg`), X.pt, X.onnx (a raw darknet2onnx export) or
 // haar:CASCADE.xml. `class_id`: the model's face class. `input_sizes` (Darknet models only; empty:
