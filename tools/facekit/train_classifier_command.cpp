@@ -3,7 +3,7 @@
 
 #include "datasets/formats/face_labels.h"
 #include "tools/facekit/cli.h"
-#include "tools/facekit/distributed_options.h"
+#include "tools/facekit/training_options.h"
 #include "train/classifier_trainer.h"
 
 namespace facekit::cli {
@@ -51,14 +51,9 @@ int run_train_classifier(const std::vector<std::string>& args) {
       ("balance", po::value<std::string>()->default_value("none"), "none, sampling or weights (by age interval)")
       ("freeze-epochs", po::value<int>()->default_value(0), "epochs training only the heads first")
       ("no-augment", po::bool_switch(), "no crop jitter, rotation, flip or colour changes")
-      ("loader-threads", po::value<int>()->default_value(2), "image decoding and augmentation threads")
       ("save-every", po::value<int>()->default_value(200), "steps between checkpoints inside an epoch")
-      ("max-steps", po::value<int>()->default_value(0), "stop after this many steps (0: all epochs)")
-      ("seed", po::value<uint64_t>()->default_value(1), "seed of everything random");
-  add_runtime_options(&options);
-  add_distributed_options(&options);
-  options.add_options()("max-bad-fraction", po::value<double>()->default_value(0.01),
-                        "stop when more than this fraction of the images read cannot be decoded");
+      ("max-steps", po::value<int>()->default_value(0), "stop after this many steps (0: all epochs)");
+  add_training_run_options(&options);
   const std::string usage =
       "usage: facekit train classifier --train FORMAT:PATH [--train-split F] --val FORMAT:PATH [--val-split F]\n"
       "                                --run DIR [--init M] [--resume] [options]";

@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "tools/facekit/cli.h"
-#include "tools/facekit/distributed_options.h"
+#include "tools/facekit/training_options.h"
 #include "train/detector_trainer.h"
 
 namespace facekit::cli {
@@ -24,13 +24,8 @@ int run_train_detector(const std::vector<std::string>& args) {
       ("no-multiscale", po::bool_switch(), "keep the cfg's input size even with random=1")
       ("validate-every", po::value<int>()->default_value(0), "iterations between validation AP runs (0: at the end)")
       ("save-every", po::value<int>()->default_value(50), "iterations between checkpoints")
-      ("loader-threads", po::value<int>()->default_value(2), "image decoding and augmentation threads")
-      ("resume", po::bool_switch(), "continue from the backup folder's _last.weights and _state.pt")
-      ("seed", po::value<uint64_t>()->default_value(1), "seed of everything random");
-  add_runtime_options(&options);
-  add_distributed_options(&options);
-  options.add_options()("max-bad-fraction", po::value<double>()->default_value(0.01),
-                        "stop when more than this fraction of the images read cannot be decoded");
+      ("resume", po::bool_switch(), "continue from the backup folder's _last.weights and _state.pt");
+  add_training_run_options(&options);
   const std::string usage =
       "usage: facekit train detector --cfg face.cfg --weights START.weights --data face.data [--backup DIR]\n"
       "                              [--max-batches N] [--resume] [--seed S] [--threads T] [--device cpu|cuda]";
