@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "datasets/formats/wider.h"
@@ -688,6 +689,41 @@ TEST(Cli, CalibrateWritesTheLineThatEvaluationThenApplies) {
   const Result shipped = run_facekit("calibrate" + faces + " --write");  // would rewrite models/pretrained
   EXPECT_EQ(shipped.exit_code, 2);
   EXPECT_NE(shipped.output.find("--write needs the checkpoints to write"), std::string::npos) << shipped.output;
+}
+
+// `facekit eval classifier`'s report (--json) against scikit-learn recomputing every number from the
+// same run's --predictions CSV (tests/classifier_metrics_ref.py): counts, accuracies, confusion
+// matrices, per-class and per-interval accuracy and MAE. The CSV holds the years to 6 significant
+// digits, hence the MAE's tolerance. 200 faces of UTKFace's validation split, the shipped models.
+TEST(Cli, EvalClassifierReportMatchesScikitLearnOnItsPredictions) {
+  FACEKIT_REQUIRE_PATH(fs::path(FACEKIT_SOURCE_DIR) / "models" / "pretrained" / "age_gender.pt");
+  FACEKIT_REQUIRE_PATH(shared_dir() / "data" / "utkface");
+  TempDir dir;
+  const std::string report = dir / "report.json", predictions = dir / "predictions.csv", reference = dir / "sklearn.json";
+  const Result run = run_facekit("eval classifier --dataset utkface:" + (shared_dir() / "data" / "utkface").string() +
+                                 " --split " + utkface_split(dir.path(), 200, 10) + " --threads 2 --json " + report +
+                                 " --predictions " + predictions);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const Result sklearn = run_command("/usr/bin/python3 " + std::string(FACEKIT_CLASSIFIER_METRICS_SCRIPT) + " " +
+                                     predictions + " " + report + " " + reference);
+  ASSERT_EQ(sklearn.exit_code, 0) << "python3-sklearn missing? " << sklearn.output;
+  const auto ours = nlohmann::json::parse(read_file(report)), theirs = nlohmann::json::parse(read_file(reference));
+  EXPECT_EQ(ours["n"], 200);
+  for (const char* key : {"n", "gender_n", "age_n", "mae_n", "gender_confusion", "age_confusion"}) {
+    EXPECT_EQ(ours[key], theirs[key]) << key;
+  }
+  const auto expect_near = [&](const char* key, double tolerance) {
+    const auto a = ours[key].is_array() ? ours[key] : nlohmann::json::array({ours[key]});
+    const auto b = theirs[key].is_array() ? theirs[key] : nlohmann::json::array({theirs[key]});
+    ASSERT_EQ(a.size(), b.size()) << key;
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i].get<double>(), b[i].get<double>(), tolerance) << key << "[" << i << "]";
+  };
+  for (const char* key : {"gender_acc", "age_exact", "age_1off", "gender_acc_per_class", "age_acc_per_interval",
+                          "gender_acc_per_interval"}) {
+    expect_near(key, 1e-12);
+  }
+  expect_near("age_mae", 1e-4);
+  expect_near("age_mae_per_interval", 1e-4);
 }
 
 TEST(Cli, EvaluationsDefaultToTheShippedModels) {
