@@ -192,7 +192,13 @@ ValuePtr Unpickler::rebuild_tensor(const std::vector<ValuePtr>& a) {
   const auto size = ints(a[2]), stride = ints(a[3]);
   if (size.size() != stride.size()) fail("tensor size and stride differ in length", op_at_);
   int64_t last = offset, numel = 1;
-  for (size_t d = 0; d < size.size(); ++d) last += (size[d] - 1) * stride[d], numel *= size[d];
+  for (size_t d = 0; d < size.size(); ++d) {
+    int64_t reach = 0;  // from the first element to the last along d
+    if (__builtin_mul_overflow(size[d] == 0 ? 0 : size[d] - 1, stride[d], &reach) ||
+        __builtin_add_overflow(last, reach, &last) || __builtin_mul_overflow(numel, size[d], &numel)) {
+      fail("tensor size and stride overflow 64 bits", op_at_);
+    }
+  }
   if (offset < 0 || (numel > 0 && last >= storage.numel())) {
     fail("tensor (offset " + std::to_string(offset) + ", last element " + std::to_string(last) +
              ") does not fit its storage of " + std::to_string(storage.numel()) + " elements", op_at_);
@@ -369,6 +375,13 @@ std::string read_all(const std::string& path) {
   return buffer.str();
 }
 
+// The bytes a storage of `numel` elements needs, or -1 when that is more than `available` (checked
+// before anything is allocated: a corrupt count must be an error, not an allocation of exabytes).
+int64_t storage_bytes(torch::ScalarType dtype, int64_t numel, size_t available) {
+  const auto element = static_cast<int64_t>(c10::elementSize(dtype));
+  return numel > static_cast<int64_t>(available) / element ? -1 : numel * element;
+}
+
 torch::Tensor empty_storage(torch::ScalarType dtype, int64_t numel) {
   return torch::empty({numel}, torch::TensorOptions().dtype(dtype));
 }
@@ -393,11 +406,11 @@ ValuePtr load_zip(const std::string& path) {
   const auto storage = [&](const std::string& key, torch::ScalarType dtype, int64_t numel, size_t) {
     if (const auto it = loaded.find(key); it != loaded.end()) return it->second;
     const std::string bytes = record("data/" + key);
-    auto t = empty_storage(dtype, numel);
-    if (bytes.size() != t.nbytes()) {
+    if (storage_bytes(dtype, numel, bytes.size()) != static_cast<int64_t>(bytes.size())) {
       throw std::runtime_error(path + ": record 'data/" + key + "' has " + std::to_string(bytes.size()) +
-                               " bytes, its tensor needs " + std::to_string(t.nbytes()));
+                               " bytes, not the " + std::to_string(numel) + " elements of its storage");
     }
+    auto t = empty_storage(dtype, numel);
     std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
     return loaded[key] = t;
   };
@@ -438,8 +451,12 @@ ValuePtr load_legacy(const std::string& path) {
   for (const auto& [key, value] : sys_info->entries) {
     if (key->text == "little_endian" && !value->integer) throw std::runtime_error(path + ": saved on a big-endian machine");
   }
-  const auto object = next_pickle([&](const std::string& key, torch::ScalarType dtype, int64_t numel, size_t) {
+  const auto object = next_pickle([&](const std::string& key, torch::ScalarType dtype, int64_t numel, size_t at) {
     if (const auto it = storages.find(key); it != storages.end()) return it->second;
+    if (storage_bytes(dtype, numel, data.size()) < 0) {
+      throw std::runtime_error(path + ": byte " + std::to_string(at) + ": storage '" + key + "' of " +
+                               std::to_string(numel) + " elements is larger than the file");
+    }
     return storages[key] = empty_storage(dtype, numel);  // filled from the bytes after the pickles
   });
   const auto keys = next_pickle(no_storages);

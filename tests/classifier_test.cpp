@@ -152,6 +152,28 @@ TEST(TorchSaveReader, ZipLegacyPlainAndWrappedGiveTheSameTensors) {
   }
 }
 
+// Inputs found for the fuzz target tests/fuzz/fuzz_torch_state_dict.cpp, kept in its corpus: a
+// storage of 2^62 elements, in the legacy stream and in a zip archive (LibTorch's allocator threw a
+// c10::Error past the reader), and a tensor of size 2^62 whose (size - 1) x stride overflowed int64
+// (undefined behaviour, then a view outside its storage). Each is a runtime_error naming the file.
+TEST(TorchSaveReader, HugeCountsAreErrorsNotAllocationsOrOverflows) {
+  const std::string corpus = std::string(FACEKIT_FUZZ_CORPUS) + "/torch_state_dict/";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"regression-huge-storage.pth", "of 4611686018427387904 elements is larger than the file"},
+      {"regression-huge-storage-zip.pth", "not the 4611686018427387904 elements of its storage"},
+      {"regression-size-overflow.pth", "tensor size and stride overflow 64 bits"}};
+  for (const auto& [name, message] : cases) {
+    try {
+      read_torch_state_dict(corpus + name);
+      ADD_FAILURE() << name << " was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(corpus + name), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+      std::cout << "  " << e.what() << "\n";
+    }
+  }
+}
+
 // ---- Inception-v3 beyond torchvision: other widths and sizes ----
 
 TEST(InceptionV3, WidthHalfAt160AndTheSmallestInput) {
