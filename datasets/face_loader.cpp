@@ -32,6 +32,9 @@ FaceLoader::FaceLoader(const std::vector<FaceSample>& samples, FaceLoaderOptions
   if (!options_.sample_weights.empty() && options_.sample_weights.size() != samples_.size()) {
     throw std::invalid_argument("FaceLoader: one weight per sample");
   }
+  if (options_.zooms.empty() || (options_.augment && options_.zooms != std::vector<float>{1.0f})) {
+    throw std::invalid_argument("FaceLoader: zoomed views are for evaluation: at least one, and only zoom 1 with augment");
+  }
 }
 
 FaceLoader::~FaceLoader() {
@@ -68,7 +71,7 @@ void FaceLoader::prefetch(size_t first) {
 
 FaceBatch FaceLoader::prepare(size_t first) const {
   const size_t count = std::min<size_t>(options_.batch_size, share_.indices.size() - first);
-  const size_t side = options_.crop.size, plane = 3 * side * side;
+  const size_t side = options_.crop.size, plane = 3 * side * side * options_.zooms.size();
   std::vector<std::vector<float>> inputs(count);  // stays empty where the image cannot be read
   prepare_in_threads(
       count, options_.threads,
@@ -82,7 +85,9 @@ FaceBatch FaceLoader::prepare(size_t first) const {
           append_normalised_chw(augmented_face_crop(bgr, face_box(bgr, sample), options_.crop, options_.augment_options, &rng),
                                 options_.normalisation, &inputs[i]);
         } else {
-          append_face_input(bgr, sample, options_.crop, options_.normalisation, &inputs[i]);
+          for (float zoom : options_.zooms) {
+            append_face_input(bgr, sample, zoomed(options_.crop, zoom), options_.normalisation, &inputs[i]);
+          }
         }
       },
       [&](size_t i) { return samples_[share_.indices[first + i]].image + ": face crop failed"; });

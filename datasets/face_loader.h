@@ -29,12 +29,15 @@ struct FaceLoaderOptions {
   int rank = 0, world_size = 1;
   size_t rank_slice = 1;               // consecutive positions per rank in turn (datasets/epoch_order)
   FaceCropOptions crop;
+  // Evaluation's test-time views: each face cropped once per zoom (`zoomed(crop, zoom)`), its crops
+  // consecutive in the batch. Not with `augment`.
+  std::vector<float> zooms = {1.0f};
   Normalisation normalisation;
   FaceAugmentOptions augment_options;
 };
 
 struct FaceBatch {
-  std::vector<float> pixels;           // n x 3 x crop.size x crop.size
+  std::vector<float> pixels;           // n x zooms x 3 x crop.size x crop.size
   std::vector<const FaceSample*> samples;
   std::vector<std::string> unreadable;  // images that failed to decode (left out of the batch)
   int size() const { return static_cast<int>(samples.size()); }

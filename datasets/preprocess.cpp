@@ -114,6 +114,12 @@ cv::Mat face_crop(const cv::Mat& bgr, const Box& face, const FaceCropOptions& op
   return out;
 }
 
+FaceCropOptions zoomed(FaceCropOptions crop, float zoom) {
+  if (!(zoom > 0)) throw std::invalid_argument("zoomed: the zoom must be positive");
+  crop.margin /= zoom;
+  return crop;
+}
+
 void append_normalised_chw(const cv::Mat& bgr, const Normalisation& norm, std::vector<float>* out) {
   if (bgr.type() != CV_8UC3) throw std::invalid_argument("append_normalised_chw expects an 8-bit BGR image");
   const size_t plane = static_cast<size_t>(bgr.rows) * bgr.cols, start = out->size();

@@ -65,6 +65,10 @@ struct FaceCropOptions {
 // The square is rounded to whole pixels once, so the same box always gives the same bytes.
 cv::Mat face_crop(const cv::Mat& bgr, const Box& face, const FaceCropOptions& options);
 
+// `crop` with the face `zoom` times larger in it (below 1: smaller), the same size and fill: the
+// margin divided by `zoom`, so what surrounds the face still comes from the photo.
+FaceCropOptions zoomed(FaceCropOptions crop, float zoom);
+
 // Per-channel normalisation of an RGB image: (value / 255 - mean) / std.
 struct Normalisation {
   float mean[3] = {0.485f, 0.456f, 0.406f};  // ImageNet, as torchvision's pretrained models expect

@@ -1,9 +1,9 @@
 #include "eval/classify_faces.h"
 
-#include <cmath>
 #include <iomanip>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 
 #include "datasets/face_loader.h"
 
@@ -46,22 +46,7 @@ void scale(FacePrediction* p, float factor) {
   if (p->age_years) *p->age_years *= factor;
 }
 
-// The side of a zoomed view of an S px crop: about S / zoom, with S minus it even, so the view is
-// centred to the pixel and a mirror image's view is the view's mirror image.
-int64_t zoomed_side(int64_t side, double zoom) {
-  const int64_t border = std::lround((static_cast<double>(side) - static_cast<double>(side) / zoom) / 2);
-  return side - 2 * border;
-}
-
-torch::Tensor resized(const torch::Tensor& crops, int64_t side) {
-  namespace F = torch::nn::functional;
-  return F::interpolate(crops, F::InterpolateFuncOptions()
-                                   .size(std::vector<int64_t>{side, side})
-                                   .mode(torch::kBilinear)
-                                   .align_corners(false));
-}
-
-// `predict` on a view of the crops (a flip, a zoom).
+// `predict` on a view of its input (one zoom's crops, mirrored or not).
 FacePredictor on_view(FacePredictor predict, std::function<torch::Tensor(const torch::Tensor&)> view) {
   return [predict, view](const torch::Tensor& input) { return predict(view(input).contiguous()); };
 }
@@ -109,38 +94,28 @@ FacePredictor averaged(std::vector<FacePredictor> predictors) {
   };
 }
 
-torch::Tensor zoomed_in(const torch::Tensor& crops, double zoom) {
-  const int64_t side = crops.size(3), cut = zoomed_side(side, zoom), border = (side - cut) / 2;
-  return resized(crops.slice(2, border, border + cut).slice(3, border, border + cut), side);
-}
-
-torch::Tensor zoomed_out(const torch::Tensor& crops, double zoom) {
-  const int64_t side = crops.size(3), small = zoomed_side(side, zoom), border = (side - small) / 2;
-  auto view = torch::zeros_like(crops);
-  view.slice(2, border, border + small).slice(3, border, border + small).copy_(resized(crops, small));
-  return view;
-}
-
 FacePredictor test_time_augmented(FacePredictor predict) {
-  using View = std::function<torch::Tensor(const torch::Tensor&)>;
-  const std::vector<View> views = {[](const torch::Tensor& x) { return x; },
-                                   [](const torch::Tensor& x) { return zoomed_in(x, kTtaZoom); },
-                                   [](const torch::Tensor& x) { return zoomed_out(x, kTtaZoom); }};
+  const auto views = static_cast<int64_t>(kTtaZooms.size());
   std::vector<FacePredictor> predictors;
-  for (const View& view : views) {
-    predictors.push_back(on_view(predict, view));
-    predictors.push_back(on_view(predict, [view](const torch::Tensor& x) { return view(mirrored(x)); }));
+  for (int64_t v = 0; v < views; ++v) {
+    const auto crops_at_zoom = [v, views](const torch::Tensor& x) {  // x: N*views x 3 x S x S
+      if (x.size(0) % views != 0) throw std::invalid_argument("test_time_augmented: not " + std::to_string(views) + " crops a face");
+      return x.view({-1, views, x.size(1), x.size(2), x.size(3)}).select(1, v);  // N x 3 x S x S
+    };
+    predictors.push_back(on_view(predict, crops_at_zoom));
+    predictors.push_back(on_view(predict, [crops_at_zoom](const torch::Tensor& x) { return mirrored(crops_at_zoom(x)); }));
   }
   return averaged(predictors);
 }
 
-ScoredFaces classify_dataset(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,
-                             int batch_size, int threads) {
+ScoredFaces classify_dataset(const FacePredictor& predict, const CropZooms& zooms, const AgeGenderConfig& config,
+                             const FaceDataset& dataset, int batch_size, int threads) {
   FaceLoaderOptions options;
   options.batch_size = batch_size;
   options.threads = threads;
   options.shuffle = false;
   options.crop = config.crop;
+  options.zooms = zooms;
   options.normalisation = config.normalisation;
   FaceLoader loader(dataset.samples, options);
   loader.start_epoch(0);
@@ -149,7 +124,8 @@ ScoredFaces classify_dataset(const FacePredictor& predict, const AgeGenderConfig
   while (loader.next(&batch)) {
     scored.unreadable.insert(scored.unreadable.end(), batch.unreadable.begin(), batch.unreadable.end());
     if (batch.size() == 0) continue;
-    const auto input = torch::from_blob(batch.pixels.data(), {batch.size(), 3, config.crop.size, config.crop.size});
+    const auto crops = static_cast<int64_t>(batch.size()) * static_cast<int64_t>(zooms.size());
+    const auto input = torch::from_blob(batch.pixels.data(), {crops, 3, config.crop.size, config.crop.size});
     for (auto& p : predict(input)) scored.predictions.push_back(std::move(p));
     for (const FaceSample* s : batch.samples) {
       scored.images.push_back(s->image);
@@ -182,12 +158,8 @@ std::string predictions_csv(const ScoredFaces& scored, const std::vector<AgeInte
 
 ClassifierReport classify_and_score(AgeGenderNet& net, const AgeGenderConfig& config, const FaceDataset& dataset,
                                     int batch_size, int threads, torch::Device device) {
-  return classify_and_score(torch_face_predictor(net, config.age_calibration, device), config, dataset, batch_size, threads);
-}
-
-ClassifierReport classify_and_score(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,
-                                    int batch_size, int threads) {
-  return score_faces(classify_dataset(predict, config, dataset, batch_size, threads), dataset, config.intervals);
+  const FacePredictor predict = torch_face_predictor(net, config.age_calibration, device);
+  return score_faces(classify_dataset(predict, {1.0f}, config, dataset, batch_size, threads), dataset, config.intervals);
 }
 
 ClassifierReport score_faces(const ScoredFaces& scored, const FaceDataset& dataset, const std::vector<AgeInterval>& intervals) {

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <vector>
 
 #include "datasets/formats/face_labels.h"
 #include "eval/classifier_metrics.h"
@@ -26,20 +27,18 @@ FacePredictor torch_face_predictor(AgeGenderNet net, const AgeCalibration& age_c
 // must take the same crops and predict the same classes; years only where all of them have them).
 FacePredictor averaged(std::vector<FacePredictor> predictors);
 
-// A batch of crops (N x 3 x S x S) seen `zoom` times closer: the centre cut to about S / zoom and
-// resized back to S (bilinear, half-pixel centres, as cv::resize's INTER_LINEAR). The border cut is
-// the same on both sides, so zooming and mirroring commute.
-torch::Tensor zoomed_in(const torch::Tensor& crops, double zoom);
-// `zoom` times farther: resized to about S / zoom (bilinear) and centred on zeros, which is the face
-// crop's fill colour once normalised (ImageNet's mean; datasets/preprocess.h).
-torch::Tensor zoomed_out(const torch::Tensor& crops, double zoom);
+// The crops a predictor takes of each face: one per zoom (datasets/preprocess.h `zoomed`), a face's
+// crops consecutive in its input. A plain predictor takes {1}: the face crop alone.
+using CropZooms = std::vector<float>;
 
-// Test-time augmentation (`--tta`): `predict` averaged over six views of each crop: as it is, zoomed
-// in and zoomed out by kTtaZoom, and the mirror image of each. Gender and age do not change under a
-// flip or a 5 % zoom, and the trainer flips its crops and scales their box by up to 10 %, so every
-// view is in-distribution. Six times the forward passes. Stage 19 of experiments/age-gender-utkface
-// chose the zoom (and measured what it gives; mirroring alone was --tta before it).
-constexpr double kTtaZoom = 1.05;
+// Test-time augmentation (`--tta`): each face seen six ways, its crop at each of kTtaZooms (as it is,
+// 5 % closer, 5 % farther, each cut from the photo) and the mirror image of each, and `predict`'s six
+// predictions averaged. The predictor returned takes kTtaZooms' crops of every face (3N crops in,
+// face by face; N predictions out). Gender and age do not change under a flip or a 5 % zoom, and the
+// trainer flips its crops and scales their box by up to 10 %, so every view is one the trainer could
+// have made. Six times the forward passes. Stage 19 of experiments/age-gender-utkface chose the zoom (and measured what it
+// gives; mirroring alone was --tta before it), stage 22 cut the zoomed views from the photo.
+inline const CropZooms kTtaZooms = {1.0f, 1.05f, 1 / 1.05f};
 FacePredictor test_time_augmented(FacePredictor predict);
 
 struct ScoredFaces {
@@ -48,8 +47,9 @@ struct ScoredFaces {
   std::vector<FacePrediction> predictions;
   std::vector<std::string> unreadable;
 };
-ScoredFaces classify_dataset(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,
-                             int batch_size, int threads);
+// Every face of `dataset` cropped as `config` says, at each of `zooms`, and classified by `predict`.
+ScoredFaces classify_dataset(const FacePredictor& predict, const CropZooms& zooms, const AgeGenderConfig& config,
+                             const FaceDataset& dataset, int batch_size, int threads);
 
 // One CSV row per face (a header first): image, its labels (gender, age, age_interval; empty where
 // unknown), the predicted gender and P(Female), the predicted interval and each interval's probability,
@@ -60,9 +60,7 @@ std::string predictions_csv(const ScoredFaces& scored, const std::vector<AgeInte
 // unreadable images.
 ClassifierReport score_faces(const ScoredFaces& scored, const FaceDataset& dataset, const std::vector<AgeInterval>& intervals);
 
-// classify_dataset then score_faces.
-ClassifierReport classify_and_score(const FacePredictor& predict, const AgeGenderConfig& config, const FaceDataset& dataset,
-                                    int batch_size, int threads);
+// classify_dataset (the plain crop) then score_faces.
 ClassifierReport classify_and_score(AgeGenderNet& net, const AgeGenderConfig& config, const FaceDataset& dataset,
                                     int batch_size, int threads, torch::Device device);
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
@@ -250,46 +251,57 @@ TEST(ClassifierTraining, InitCheckpointRetrainsAtAnotherInputSizeOrWidth) {
   EXPECT_THROW(train_classifier(faces, faces, too_small), std::invalid_argument);
 }
 
-// The zoomed views are OpenCV's bilinear resize (cv::resize, INTER_LINEAR, half-pixel centres) of the
-// crop's centre (in) or of the whole crop placed on zeros (out), plane by plane, with the centre an
-// even number of pixels narrower than the crop: 160 px at 1.05 -> 152 (160 / 1.05 = 152.4), 99 px at
-// 1.3 -> 77 (76.2 would leave 22.8 px, not an even border). Within 2e-4 on values of unit spread:
-// LibTorch computes the source coordinate in float, OpenCV in double (5e-5 apart here); a view off
-// by half a pixel is 0.1 or more away.
-TEST(ClassifyFaces, ZoomedViewsAreOpenCvsBilinearResizeOfTheCentreOrOnZeros) {
-  struct Case {
-    int side;
-    double zoom;
-    int zoomed_side;
+// --tta's six views of a face in a photo: its crop at each of kTtaZooms cut from the photo's own
+// pixels (plain OpenCV here: the square of side margin / zoom x the box's longer side, rounded,
+// around the box's centre, resized by area averaging), each as it is and mirrored (cv::flip), and the
+// prediction the mean of the six. Before stage 22 the farther view shrank the crop and put it on the
+// fill colour, where this photo has pixels.
+TEST(ClassifyFaces, TestTimeViewsAreCropsFromThePhotoAtThreeZoomsAndTheirMirrorImages) {
+  TempDir dir;
+  cv::Mat photo(240, 320, CV_8UC3);
+  cv::RNG(22).fill(photo, cv::RNG::UNIFORM, 0, 255);
+  const std::string path = dir / "photo.png";
+  ASSERT_TRUE(cv::imwrite(path, photo));
+  FaceDataset dataset;
+  dataset.samples.push_back({path, 30, 4, kFemale, Box{130, 70, 200, 160}});  // 70 x 90 px, centre (165, 115)
+  AgeGenderConfig config;
+  config.crop.size = 64;  // margin 1.4: a 126 px square, 120 closer, 132 farther; all shrunk by area
+  std::vector<torch::Tensor> seen;
+  const eval::FacePredictor recording = [&seen](const torch::Tensor& crops) {
+    seen.push_back(crops.clone());
+    const float p = 0.1f * static_cast<float>(seen.size());  // each view its own answer
+    return std::vector<eval::FacePrediction>(crops.size(0), {{1 - p, p}, std::vector<float>(8, 0.125f), p});
   };
-  for (const Case c : {Case{160, 1.05, 152}, Case{99, 1.3, 77}}) {
-    SCOPED_TRACE(c.side);
-    torch::manual_seed(c.side);
-    const auto crops = torch::randn({2, 3, c.side, c.side});
-    const auto in = eval::zoomed_in(crops, c.zoom).contiguous(), out = eval::zoomed_out(crops, c.zoom).contiguous();
-    ASSERT_EQ(in.sizes(), crops.sizes());
-    ASSERT_EQ(out.sizes(), crops.sizes());
-    const int border = (c.side - c.zoomed_side) / 2;
-    const cv::Rect centre(border, border, c.zoomed_side, c.zoomed_side);
-    for (int64_t plane = 0; plane < 6; ++plane) {
-      const auto source = crops.view({6, c.side, c.side})[plane].contiguous();
-      const cv::Mat crop(c.side, c.side, CV_32F, source.data_ptr<float>());
-      cv::Mat expected_in, shrunk;
-      cv::resize(crop(centre), expected_in, cv::Size(c.side, c.side), 0, 0, cv::INTER_LINEAR);
-      cv::resize(crop, shrunk, centre.size(), 0, 0, cv::INTER_LINEAR);
-      cv::Mat expected_out = cv::Mat::zeros(c.side, c.side, CV_32F);
-      shrunk.copyTo(expected_out(centre));
-      const auto got_in = in.view({6, c.side, c.side})[plane].contiguous();
-      const auto got_out = out.view({6, c.side, c.side})[plane].contiguous();
-      EXPECT_LT(cv::norm(cv::Mat(c.side, c.side, CV_32F, got_in.data_ptr<float>()), expected_in, cv::NORM_INF), 2e-4);
-      EXPECT_LT(cv::norm(cv::Mat(c.side, c.side, CV_32F, got_out.data_ptr<float>()), expected_out, cv::NORM_INF), 2e-4);
+  const auto scored = eval::classify_dataset(eval::test_time_augmented(recording), eval::kTtaZooms, config, dataset,
+                                             /*batch_size=*/1, /*threads=*/1);
+  ASSERT_EQ(seen.size(), 6u);
+  ASSERT_EQ(scored.predictions.size(), 1u);
+  EXPECT_NEAR(scored.predictions[0].gender_prob[kFemale], 0.35, 1e-6);  // the mean of 0.1 ... 0.6
+  EXPECT_NEAR(*scored.predictions[0].age_years, 0.35, 1e-6);
+  for (size_t v = 0; v < eval::kTtaZooms.size(); ++v) {
+    SCOPED_TRACE(eval::kTtaZooms[v]);
+    const int side = static_cast<int>(std::lround(90 * 1.4 / eval::kTtaZooms[v]));
+    const cv::Rect square(static_cast<int>(std::lround(165 - side / 2.0)), static_cast<int>(std::lround(115 - side / 2.0)),
+                          side, side);
+    cv::Mat view, mirror;
+    cv::resize(photo(square), view, {64, 64}, 0, 0, cv::INTER_AREA);
+    cv::flip(view, mirror, /*flipCode=*/1);
+    for (const auto& [expected, got] : {std::pair{view, seen[2 * v]}, std::pair{mirror, seen[2 * v + 1]}}) {
+      std::vector<float> pixels;
+      append_normalised_chw(expected, config.normalisation, &pixels);
+      ASSERT_EQ(got.sizes(), (std::vector<int64_t>{1, 3, 64, 64}));
+      EXPECT_TRUE(torch::equal(got.flatten(), torch::tensor(pixels)));
     }
   }
+  FaceLoaderOptions augmented;
+  augmented.augment = true;
+  augmented.zooms = eval::kTtaZooms;
+  EXPECT_THROW(FaceLoader(dataset.samples, augmented), std::invalid_argument);
 }
 
-// Test-time augmentation gives a face and its mirror image the same prediction (so it flips along x,
-// the crop's width, and zooms symmetrically), and one that differs from the face's own. The shipped
-// classifier on real faces.
+// Test-time augmentation gives a face's crops and their mirror images the same prediction (so it
+// flips along x, the crop's width, and mirrors every zoom's crop), and one that differs from the
+// plain crop's. The shipped classifier on real faces, cropped by the loader at the three zooms.
 TEST(ClassifyFaces, TestTimeAugmentedIsTheSameForAFaceAndItsMirrorImage) {
   FACEKIT_REQUIRE_PATH(utkface_dir());
   TempDir dir;
@@ -301,17 +313,19 @@ TEST(ClassifyFaces, TestTimeAugmentedIsTheSameForAFaceAndItsMirrorImage) {
   options.shuffle = false;
   options.augment = false;
   options.crop = shipped.config.crop;
+  options.zooms = eval::kTtaZooms;
   options.normalisation = shipped.config.normalisation;
   FaceLoader loader(faces.samples, options);
   loader.start_epoch(0);
   FaceBatch batch;
   ASSERT_TRUE(loader.next(&batch));
   const int side = shipped.config.crop.size;
-  const auto x = torch::from_blob(batch.pixels.data(), {batch.size(), 3, side, side});
+  const auto x = torch::from_blob(batch.pixels.data(), {batch.size() * 3, 3, side, side});  // 3 zooms a face
 
   const auto plain = eval::torch_face_predictor(shipped.net, shipped.config.age_calibration, torch::kCPU);
   const auto augmented = eval::test_time_augmented(plain);
-  const auto a = augmented(x), b = augmented(x.flip({3}).contiguous()), alone = plain(x);
+  const auto as_it_is = x.view({batch.size(), 3, 3, side, side}).select(1, 0).contiguous();
+  const auto a = augmented(x), b = augmented(x.flip({3}).contiguous()), alone = plain(as_it_is);
   ASSERT_EQ(a.size(), 8u);
   double largest_change = 0;
   for (size_t i = 0; i < a.size(); ++i) {

@@ -94,9 +94,12 @@ Classifier ensemble_of(const std::vector<Classifier>& members, const std::vector
     if (const std::string why = ensemble_mismatch(members[0].config, members[i].config); !why.empty()) {
       throw std::runtime_error(names[i] + ": cannot be averaged with " + names[0] + ": " + why);
     }
+    if (members[i].zooms != members[0].zooms) {
+      throw std::invalid_argument("ensemble_of: " + names[i] + " takes other crops than " + names[0]);
+    }
     predictors.push_back(members[i].predict);
   }
-  return {eval::averaged(std::move(predictors)), members[0].config};
+  return {eval::averaged(std::move(predictors)), members[0].config, members[0].zooms};
 }
 
 Classifier load_classifier_ensemble(const std::vector<std::string>& paths, torch::Device device) {
@@ -131,7 +134,8 @@ FaceDataset face_dataset_from_options(const po::variables_map& vm, const std::ve
 }
 
 eval::ScoredFaces classify_face_dataset(const po::variables_map& vm, const Classifier& classifier, const FaceDataset& dataset) {
-  return eval::classify_dataset(classifier.predict, classifier.config, dataset, vm["batch"].as<int>(), at::get_num_threads());
+  return eval::classify_dataset(classifier.predict, classifier.zooms, classifier.config, dataset, vm["batch"].as<int>(),
+                                at::get_num_threads());
 }
 
 void add_tta_option(po::options_description* options) {
@@ -139,7 +143,9 @@ void add_tta_option(po::options_description* options) {
 }
 
 void apply_tta_option(const po::variables_map& vm, Classifier* classifier) {
-  if (vm["tta"].as<bool>()) classifier->predict = eval::test_time_augmented(classifier->predict);
+  if (!vm["tta"].as<bool>()) return;
+  classifier->predict = eval::test_time_augmented(classifier->predict);
+  classifier->zooms = eval::kTtaZooms;
 }
 
 }  // namespace facekit::cli

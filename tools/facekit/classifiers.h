@@ -16,6 +16,7 @@ namespace facekit::cli {
 struct Classifier {
   eval::FacePredictor predict;
   AgeGenderConfig config;
+  eval::CropZooms zooms = {1.0f};  // the crops `predict` takes of each face (eval::test_time_augmented's with --tta)
 };
 
 // X.pt (an AgeGenderNet checkpoint) or X.onnx (`facekit convert classifier2onnx`; the config comes
@@ -43,7 +44,7 @@ FaceDataset face_dataset_from_options(const po::variables_map& vm, const std::ve
 eval::ScoredFaces classify_face_dataset(const po::variables_map& vm, const Classifier& classifier, const FaceDataset& dataset);
 
 // --tta, for every command that classifies faces: the classifier then averages each face's
-// predictions over six views of its crop (eval::test_time_augmented).
+// predictions over six views of it (eval::test_time_augmented), cropped at three zooms.
 void add_tta_option(po::options_description* options);
 void apply_tta_option(const po::variables_map& vm, Classifier* classifier);
 

@@ -39,9 +39,12 @@ void classify_faces(const cv::Mat& bgr, const cli::Classifier& classifier, const
   if (faces->empty()) return;
   std::vector<float> pixels;
   for (const auto& face : *faces) {
-    append_normalised_chw(face_crop(bgr, face.box, crop), classifier.config.normalisation, &pixels);
+    for (float zoom : classifier.zooms) {
+      append_normalised_chw(face_crop(bgr, face.box, zoomed(crop, zoom)), classifier.config.normalisation, &pixels);
+    }
   }
-  const auto input = torch::from_blob(pixels.data(), {static_cast<int64_t>(faces->size()), 3, crop.size, crop.size});
+  const auto crops = static_cast<int64_t>(faces->size() * classifier.zooms.size());
+  const auto input = torch::from_blob(pixels.data(), {crops, 3, crop.size, crop.size});
   auto predictions = classifier.predict(input);
   for (size_t i = 0; i < faces->size(); ++i) {
     (*faces)[i].gender_dist = std::move(predictions[i].gender_prob);

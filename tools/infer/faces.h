@@ -35,7 +35,8 @@ struct FaceFilter {
 // The detections kept, most confident first.
 std::vector<Face> select_faces(const std::vector<eval::ScoredBox>& detections, const FaceFilter& filter);
 
-// Crops every face of `bgr` with `crop` and classifies them in one forward pass.
+// Crops every face of `bgr` with `crop` (at each of the classifier's zooms) and classifies them in
+// one forward pass.
 void classify_faces(const cv::Mat& bgr, const cli::Classifier& classifier, const FaceCropOptions& crop,
                     std::vector<Face>* faces);
 
