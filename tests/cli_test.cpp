@@ -698,6 +698,26 @@ TEST(Cli, CalibrateWritesTheLineThatEvaluationThenApplies) {
 // same run's --predictions CSV (tests/classifier_metrics_ref.py): counts, accuracies, confusion
 // matrices, per-class and per-interval accuracy and MAE. The CSV holds the years to 6 significant
 // digits, hence the MAE's tolerance. 200 faces of UTKFace's validation split, the shipped models.
+// --crop-margin replaces the classifier's own margin: the shipped one (1.4) given explicitly changes
+// nothing, a crowd's 1.05 changes the predictions, below 1 is refused naming the option.
+TEST(Cli, CropMarginRecropsTheFaces) {
+  FACEKIT_REQUIRE_PATH(shared_dir() / "data" / "utkface");
+  TempDir dir;
+  const std::string eval = "eval classifier --dataset utkface:" + (shared_dir() / "data" / "utkface").string() +
+                           " --split " + utkface_split(dir.path(), 16, 50) + " --threads 2";
+  const auto predictions = [&](const std::string& name, const std::string& margin) {
+    const Result run = run_facekit(eval + margin + " --predictions " + (dir / name));
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    return read_file(dir.path() / name);
+  };
+  const std::string shipped = predictions("default.csv", "");
+  EXPECT_EQ(predictions("explicit.csv", " --crop-margin 1.4"), shipped);
+  EXPECT_NE(predictions("crowd.csv", " --crop-margin 1.05"), shipped);
+  const Result refused = run_facekit(eval + " --crop-margin 0.5");
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.output.find("--crop-margin"), std::string::npos) << refused.output;
+}
+
 TEST(Cli, EvalClassifierReportMatchesScikitLearnOnItsPredictions) {
   FACEKIT_REQUIRE_PATH(fs::path(FACEKIT_SOURCE_DIR) / "models" / "pretrained" / "age_gender.pt");
   FACEKIT_REQUIRE_PATH(shared_dir() / "data" / "utkface");

@@ -215,7 +215,7 @@ Section pipeline_section(const Options& options, const std::string& photo, const
     const size_t faces = infer::select_faces(loaded->detect(image), {}).size();
     add_row(&s, options, std::string(name) + " (" + std::to_string(faces) + " faces)", 0, 1, [loaded, image] {
       auto found = infer::select_faces(loaded->detect(image), {});
-      infer::classify_faces(image, loaded->classifier, loaded->classifier.config.crop, &found);
+      infer::classify_faces(image, loaded->classifier, &found);
     });
   }
   return s;

@@ -142,6 +142,17 @@ void add_tta_option(po::options_description* options) {
   options->add_options()("tta", po::bool_switch(), "average each face's predictions over six views: as it is, 5 % closer, 5 % farther, and each mirrored (six times the classifier time)");
 }
 
+void add_crop_margin_option(po::options_description* options) {
+  options->add_options()("crop-margin", po::value<float>(), "face crop side / face box side (default: the classifier's; the original used 1.4, 1.05 in crowds)");
+}
+
+void apply_crop_margin_option(const po::variables_map& vm, Classifier* classifier) {
+  if (!vm.count("crop-margin")) return;
+  const float margin = vm["crop-margin"].as<float>();
+  if (!(margin >= 1)) throw UsageError("--crop-margin must be >= 1");
+  classifier->config.crop.margin = margin;
+}
+
 void apply_tta_option(const po::variables_map& vm, Classifier* classifier) {
   if (!vm["tta"].as<bool>()) return;
   classifier->predict = eval::test_time_augmented(classifier->predict);

@@ -48,4 +48,10 @@ eval::ScoredFaces classify_face_dataset(const po::variables_map& vm, const Class
 void add_tta_option(po::options_description* options);
 void apply_tta_option(const po::variables_map& vm, Classifier* classifier);
 
+// --crop-margin, for every command that crops faces from photos for a classifier: the crop's side
+// over the face box's longer side, instead of the classifier's own (the original project used 1.4
+// for a lone face, 1.05 in crowds). At least 1.
+void add_crop_margin_option(po::options_description* options);
+void apply_crop_margin_option(const po::variables_map& vm, Classifier* classifier);
+
 }  // namespace facekit::cli

@@ -41,15 +41,17 @@ int run_eval_classifier(const std::vector<std::string>& args) {
       ("plots", po::value<std::string>()->default_value(""), "folder for age_confusion.png and gender_confusion.png");
   add_classifier_option(&options, "model");
   add_tta_option(&options);
+  add_crop_margin_option(&options);
   add_runtime_options(&options);
   const std::string usage =
-      "usage: facekit eval classifier --dataset FORMAT:PATH [--split FILE] [--model M]... [--tta] [--json OUT]\n"
+      "usage: facekit eval classifier --dataset FORMAT:PATH [--split FILE] [--model M]... [--tta] [--crop-margin M] [--json OUT]\n"
       "                                [--predictions CSV] [--plots DIR]";
   po::variables_map vm;
   if (!parse_options(args, options, usage, &vm)) return kExitOk;
   const torch::Device device = apply_runtime_options(vm);
   Classifier classifier = load_classifier_ensemble(classifier_files(vm, "model"), device);
   apply_tta_option(vm, &classifier);
+  apply_crop_margin_option(vm, &classifier);
   const auto& intervals = classifier.config.intervals;
   const FaceDataset dataset = face_dataset_from_options(vm, intervals);
   const eval::ScoredFaces scored = classify_face_dataset(vm, classifier, dataset);

@@ -41,7 +41,7 @@ std::vector<eval::PipelineFace> classify_detections(const cv::Mat& bgr, const st
   std::vector<eval::ScoredBox> shown;
   std::copy_if(boxes.begin(), boxes.end(), std::back_inserter(shown), [](const auto& b) { return b.score >= kOperatingThresh; });
   auto faces = infer::select_faces(shown, {});
-  infer::classify_faces(bgr, classifier, classifier.config.crop, &faces);
+  infer::classify_faces(bgr, classifier, &faces);
   std::vector<eval::PipelineFace> classified;
   for (const auto& f : faces) classified.push_back({f.box, f.score, f.gender(), f.age(classifier.config.intervals)});
   return classified;
@@ -67,10 +67,11 @@ int run_eval_pipeline(const std::vector<std::string>& args) {
   add_detector_tta_option(&options);
   add_classifier_option(&options, "classifier");
   add_tta_option(&options);
+  add_crop_margin_option(&options);
   add_runtime_options(&options);
   const std::string usage =
       "usage: facekit eval pipeline --dataset wider-demographics:CSV --images DIR [--detector M] [--input-size S[,S...]]\n"
-      "                             [--detector-tta] [--classifier M]... [--tta] [--json OUT]";
+      "                             [--detector-tta] [--classifier M]... [--tta] [--crop-margin M] [--json OUT]";
   po::variables_map vm;
   if (!parse_options(args, options, usage, &vm)) return kExitOk;
   const torch::Device device = apply_runtime_options(vm);
@@ -82,6 +83,7 @@ int run_eval_pipeline(const std::vector<std::string>& args) {
                                         vm["cfg"].as<std::string>(), 0, device, {}, input_sizes(vm), vm["detector-tta"].as<bool>());
   Classifier classifier = load_classifier_ensemble(classifier_files(vm, "classifier"), device);
   apply_tta_option(vm, &classifier);
+  apply_crop_margin_option(vm, &classifier);
 
   std::vector<std::vector<DemographicFace>> labels;
   std::vector<std::vector<eval::PipelineFace>> detections;

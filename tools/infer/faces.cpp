@@ -34,9 +34,9 @@ std::vector<Face> select_faces(const std::vector<eval::ScoredBox>& detections, c
   return faces;
 }
 
-void classify_faces(const cv::Mat& bgr, const cli::Classifier& classifier, const FaceCropOptions& crop,
-                    std::vector<Face>* faces) {
+void classify_faces(const cv::Mat& bgr, const cli::Classifier& classifier, std::vector<Face>* faces) {
   if (faces->empty()) return;
+  const FaceCropOptions& crop = classifier.config.crop;
   std::vector<float> pixels;
   for (const auto& face : *faces) {
     for (float zoom : classifier.zooms) {

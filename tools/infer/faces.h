@@ -35,10 +35,9 @@ struct FaceFilter {
 // The detections kept, most confident first.
 std::vector<Face> select_faces(const std::vector<eval::ScoredBox>& detections, const FaceFilter& filter);
 
-// Crops every face of `bgr` with `crop` (at each of the classifier's zooms) and classifies them in
-// one forward pass.
-void classify_faces(const cv::Mat& bgr, const cli::Classifier& classifier, const FaceCropOptions& crop,
-                    std::vector<Face>* faces);
+// Crops every face of `bgr` as the classifier's config says (at each of its zooms) and classifies
+// them in one forward pass.
+void classify_faces(const cv::Mat& bgr, const cli::Classifier& classifier, std::vector<Face>* faces);
 
 // "Male, (25, 32)"; verbose: "Male 0.97, (25, 32) 0.61, 27 y".
 std::string face_label(const Face& face, const AgeGenderConfig& config, bool verbose);

@@ -7,7 +7,6 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <thread>
 
 #include <opencv2/highgui.hpp>
@@ -43,7 +42,6 @@ struct InferOptions {
   bool verbose_labels = false, show = false;
   int every = 1;  // video: detect on every N-th frame, follow the faces in between
   FaceFilter filter;
-  std::optional<float> crop_margin;
   float smoothing = 0.3f;
 };
 
@@ -64,10 +62,7 @@ struct Processed {
 class FaceStage {
  public:
   FaceStage(const Models& models, const InferOptions& options, bool video)
-      : models_(models), options_(options), video_(video), tracker_(tracker_options(options.smoothing)) {
-    crop_ = models.classifier.config.crop;
-    if (options.crop_margin) crop_.margin = *options.crop_margin;
-  }
+      : models_(models), options_(options), video_(video), tracker_(tracker_options(options.smoothing)) {}
 
   Processed run(Frame frame) {
     Processed out;
@@ -82,7 +77,7 @@ class FaceStage {
       out.faces = select_faces(models_.detect(image), options_.filter);
       out.detect_ms = ms_since(start);
       start = Clock::now();
-      classify_faces(image, models_.classifier, crop_, &out.faces);
+      classify_faces(image, models_.classifier, &out.faces);
       out.classify_ms = ms_since(start);
       if (video_) tracker_.update(&out.faces);
     } else {
@@ -98,7 +93,6 @@ class FaceStage {
   const Models& models_;
   const InferOptions& options_;
   bool video_;
-  FaceCropOptions crop_;
   FaceTracker tracker_;
   cv::Mat previous_grey_;
 };
@@ -242,11 +236,9 @@ InferOptions read_options(const cli::po::variables_map& vm) {
   o.show = vm.count("show") > 0;
   o.every = vm["every"].as<int>();
   o.filter = {vm["min-face"].as<float>(), vm["max-faces"].as<int>()};
-  if (vm.count("crop-margin")) o.crop_margin = vm["crop-margin"].as<float>();
   o.smoothing = vm["smoothing"].as<float>();
   if (o.every < 1) throw cli::UsageError("--every must be >= 1");
   if (o.smoothing <= 0 || o.smoothing > 1) throw cli::UsageError("--smoothing must be in (0, 1]");
-  if (o.crop_margin && *o.crop_margin < 1) throw cli::UsageError("--crop-margin must be >= 1");
   return o;
 }
 
@@ -265,7 +257,6 @@ int run_infer(const std::vector<std::string>& args) {
       ("nms-thresh", value<float>()->default_value(kDefaultNmsThresh, "0.45"), "non-maximum suppression IoU")
       ("min-face", value<float>()->default_value(0), "drop faces whose longer side is below this many pixels")
       ("max-faces", value<int>()->default_value(0), "keep the most confident faces per frame (0: all)")
-      ("crop-margin", value<float>(), "face crop side / face size (default: the classifier's; the original used 1.4, 1.05 in crowds)")
       ("every", value<int>()->default_value(1), "video: detect every N frames, track in between")
       ("smoothing", value<float>()->default_value(0.3f, "0.3"), "video: weight of the newest frame in each face's running label (1: no smoothing)")
       ("verbose-labels", "labels with confidences and estimated years")
@@ -274,6 +265,7 @@ int run_infer(const std::vector<std::string>& args) {
   cli::add_detector_tta_option(&options);
   cli::add_classifier_option(&options, "classifier");
   cli::add_tta_option(&options);
+  cli::add_crop_margin_option(&options);
   cli::add_runtime_options(&options);
   const std::string usage =
       "usage: facekit-infer --input PATH [--detector M [--input-size S[,S...]] [--detector-tta]] [--classifier M]...\n"
@@ -289,6 +281,7 @@ int run_infer(const std::vector<std::string>& args) {
   Models models = load_models(files, parse_backend(vm["backend"].as<std::string>()),
                               {vm["conf-thresh"].as<float>(), vm["nms-thresh"].as<float>()}, device);
   cli::apply_tta_option(vm, &models.classifier);
+  cli::apply_crop_margin_option(vm, &models.classifier);
   std::cerr << models.description << "input: " << source->describe() << "\n";
   FaceStage faces(models, o, source->is_video());
   OutputStage output(o, *source, models.classifier.config);
