@@ -36,8 +36,9 @@ using CropZooms = std::vector<float>;
 // predictions averaged. The predictor returned takes kTtaZooms' crops of every face (3N crops in,
 // face by face; N predictions out). Gender and age do not change under a flip or a 5 % zoom, and the
 // trainer flips its crops and scales their box by up to 10 %, so every view is one the trainer could
-// have made. Six times the forward passes. Stage 19 of experiments/age-gender-utkface chose the zoom (and measured what it
-// gives; mirroring alone was --tta before it), stage 22 cut the zoomed views from the photo.
+// have made. Six times the forward passes. Stage 19 of experiments/age-gender-utkface chose the
+// zoom (and measured what it gives; mirroring alone was --tta before it), stage 22 cut the zoomed
+// views from the photo.
 inline const CropZooms kTtaZooms = {1.0f, 1.05f, 1 / 1.05f};
 FacePredictor test_time_augmented(FacePredictor predict);
 
