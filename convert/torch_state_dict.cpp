@@ -1,8 +1,11 @@
 #include "convert/torch_state_dict.h"
 
+#include "convert/zip_directory.h"
+
 #include <caffe2/serialize/inline_container.h>
 
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -16,7 +19,10 @@ namespace {
 // ---- pickle values ----
 
 struct Value;
-using ValuePtr = std::shared_ptr<Value>;
+// Values point at each other without owning: a pickle may put a container inside itself (through
+// its memo), and values that owned each other in such a cycle would never be freed. They all
+// live in an Arena that outlives every pointer (read_torch_state_dict's).
+using ValuePtr = Value*;
 
 // The python objects a state dict's pickle can hold.
 struct Value {
@@ -30,11 +36,17 @@ struct Value {
   torch::Tensor tensor;                                // kTensor; a storage is a 1-d tensor of its dtype
 };
 
-ValuePtr make(Value::Kind kind) {
-  auto v = std::make_shared<Value>();
-  v->kind = kind;
-  return v;
-}
+// A deque: adding values never moves the ones already pointed at.
+class Arena {
+ public:
+  ValuePtr make(Value::Kind kind) {
+    values_.emplace_back().kind = kind;
+    return &values_.back();
+  }
+
+ private:
+  std::deque<Value> values_;
+};
 
 // Pickle opcodes (Python's Lib/pickle.py names) of protocols 2 to 4 that torch.save emits.
 enum Opcode : uint8_t {
@@ -67,8 +79,8 @@ using StorageLoader = std::function<torch::Tensor(const std::string&, torch::Sca
 class Unpickler {
  public:
   // `data` holds the pickle from `begin`; offsets in messages are `base` + the position in `data`.
-  Unpickler(std::string file, const std::string& data, size_t begin, size_t base, StorageLoader storages)
-      : file_(std::move(file)), data_(data), pos_(begin), base_(base), storages_(std::move(storages)) {}
+  Unpickler(std::string file, const std::string& data, size_t begin, size_t base, StorageLoader storages, Arena& arena)
+      : file_(std::move(file)), data_(data), pos_(begin), base_(base), storages_(std::move(storages)), arena_(arena) {}
 
   // Runs to STOP; position() is then just past it.
   ValuePtr load();
@@ -86,6 +98,7 @@ class Unpickler {
     return v;
   }
   std::string read_line();
+  ValuePtr make(Value::Kind kind) { return arena_.make(kind); }
   ValuePtr pop();
   std::vector<ValuePtr> pop_to_mark();
   ValuePtr& top();
@@ -101,6 +114,7 @@ class Unpickler {
   const std::string& data_;
   size_t pos_, base_, op_at_ = 0;
   StorageLoader storages_;
+  Arena& arena_;
   std::vector<ValuePtr> stack_;
   std::vector<size_t> marks_;
   std::map<size_t, ValuePtr> memo_;
@@ -386,7 +400,33 @@ torch::Tensor empty_storage(torch::ScalarType dtype, int64_t numel) {
   return torch::empty({numel}, torch::TensorOptions().dtype(dtype));
 }
 
-ValuePtr load_zip(const std::string& path) {
+// Zip compression methods (APPNOTE 4.4.5) that miniz extracts; torch.save stores, but an archive
+// re-zipped by other tools may deflate.
+constexpr uint16_t kStored = 0, kDeflated = 8;
+// Deflate's densest output: the zlib FAQ's bound on its compression ratio.
+constexpr uint64_t kMaxDeflateRatio = 1032;
+
+// miniz, inside PyTorchStreamReader (its constructor reads 'version', then getRecord), allocates
+// the size a record claims before it extracts the record, so a size no record could expand to is
+// refused first: an error, not an allocation of gigabytes.
+void check_record_sizes(const std::string& path) {
+  for (const ZipRecord& r : read_zip_directory(path)) {
+    const std::string record = path + ": record '" + r.name + "' ";
+    if (r.method != kStored && r.method != kDeflated) {
+      throw std::runtime_error(record + "is compressed with zip method " + std::to_string(r.method) +
+                               " (only stored and deflate are read)");
+    }
+    const bool stored = r.method == kStored;
+    if (stored ? r.size != r.compressed_size : r.size / kMaxDeflateRatio > r.compressed_size) {
+      throw std::runtime_error(record + "claims " + std::to_string(r.size) + " bytes from " +
+                               std::to_string(r.compressed_size) + " in the archive (" +
+                               (stored ? "stored: they must be equal" : "deflate expands at most 1032 times") + ")");
+    }
+  }
+}
+
+ValuePtr load_zip(const std::string& path, Arena& arena) {
+  check_record_sizes(path);
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
@@ -414,19 +454,19 @@ ValuePtr load_zip(const std::string& path) {
     std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
     return loaded[key] = t;
   };
-  return Unpickler(path + " (data.pkl)", pickle, 0, 0, storage).load();
+  return Unpickler(path + " (data.pkl)", pickle, 0, 0, storage, arena).load();
 }
 
 // The legacy magic number 0x1950a86a20f9469cfc6c, as pickle's LONG1 stores it (little-endian).
 const std::string kLegacyMagic("\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19", 10);
 constexpr int64_t kLegacyProtocolVersion = 1001;
 
-ValuePtr load_legacy(const std::string& path) {
+ValuePtr load_legacy(const std::string& path, Arena& arena) {
   const std::string data = read_all(path);
   size_t pos = 0;
   std::map<std::string, torch::Tensor> storages;
   const auto next_pickle = [&](const StorageLoader& loader) {
-    Unpickler unpickler(path, data, pos, 0, loader);
+    Unpickler unpickler(path, data, pos, 0, loader, arena);
     auto v = unpickler.load();
     pos = unpickler.position();
     return v;
@@ -493,7 +533,7 @@ bool is_zip(const std::string& path) {
 
 const Value* find_entry(const Value& dict, const std::string& name) {
   for (const auto& [key, value] : dict.entries) {
-    if (key->kind == Value::Kind::kString && key->text == name && value->kind == Value::Kind::kDict) return value.get();
+    if (key->kind == Value::Kind::kString && key->text == name && value->kind == Value::Kind::kDict) return value;
   }
   return nullptr;
 }
@@ -501,9 +541,10 @@ const Value* find_entry(const Value& dict, const std::string& name) {
 }  // namespace
 
 StateDict read_torch_state_dict(const std::string& path) {
-  const ValuePtr root = is_zip(path) ? load_zip(path) : load_legacy(path);
+  Arena arena;
+  const ValuePtr root = is_zip(path) ? load_zip(path, arena) : load_legacy(path, arena);
   if (root->kind != Value::Kind::kDict) throw std::runtime_error(path + ": the saved object is not a dict");
-  const Value* dict = root.get();
+  const Value* dict = root;
   for (const char* wrapper : {"state_dict", "model"}) {
     if (const Value* inner = find_entry(*root, wrapper)) dict = inner;
   }

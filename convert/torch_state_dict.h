@@ -1,7 +1,8 @@
 // Reading a state dict as python's `torch.save` writes it, without python.
 //
 // Both formats of torch 1.6+: the zip archive (default; `data.pkl` plus one record per storage,
-// read with LibTorch's caffe2::serialize::PyTorchStreamReader) and the legacy stream
+// read with LibTorch's caffe2::serialize::PyTorchStreamReader once the central directory shows
+// no record claiming more bytes than it could hold, convert/zip_directory.h) and the legacy stream
 // (`_use_new_zipfile_serialization=False`: a magic-number pickle, a protocol-version pickle, a
 // sys-info pickle, the object's pickle, a pickle of the storage keys, then each storage as an
 // int64 element count and its raw bytes).

@@ -5,10 +5,12 @@
 
 #include <cstdio>
 #include <map>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "convert/torchvision_import.h"
+#include "convert/zip_directory.h"
 #include "models/classifier/widen.h"
 #include "datasets/npy.h"
 #include "tests/tensor_util.h"
@@ -108,7 +110,8 @@ TEST(TorchSaveReader, ZipLegacyPlainAndWrappedGiveTheSameTensors) {
                                           "fc.bias", "scalar", "base", "view"};
   ASSERT_EQ(zip.size(), names.size());
   for (size_t i = 0; i < names.size(); ++i) EXPECT_EQ(zip[i].first, names[i]);  // the file's order
-  for (const char* other : {"small_legacy.pth", "small_plain.pth", "small_wrapped.pth"}) {
+  for (const char* other :
+       {"small_legacy.pth", "small_plain.pth", "small_wrapped.pth", "small_deflated.pth", "small_zip64.pth"}) {
     const StateDict state = read_torch_state_dict(dir / other);
     ASSERT_EQ(state.size(), zip.size()) << other;
     for (size_t i = 0; i < zip.size(); ++i) {
@@ -152,16 +155,44 @@ TEST(TorchSaveReader, ZipLegacyPlainAndWrappedGiveTheSameTensors) {
   }
 }
 
+// The sizes the torch.save reader checks before LibTorch extracts anything (convert/zip_directory.h)
+// are the ones python's zipfile lists: torch.save's own archive, one re-zipped with deflate and one
+// deflated with zip64 sizes in every record and a zip64 end record.
+TEST(TorchSaveReader, ZipDirectoryListsWhatPythonsZipfileLists) {
+  TempDir dir;
+  ASSERT_NO_FATAL_FAILURE(run_reference("formats", dir));
+  std::map<std::string, std::vector<std::string>> expected;
+  std::istringstream lines(test::read_file(dir / "zip_records.tsv"));
+  for (std::string line; std::getline(lines, line);) {
+    const auto tab = line.find('\t');
+    expected[line.substr(0, tab)].push_back(line.substr(tab + 1));
+  }
+  ASSERT_EQ(expected.size(), 3u);
+  for (const auto& [archive, records] : expected) {
+    std::vector<std::string> listed;
+    for (const ZipRecord& r : read_zip_directory(dir / archive)) {
+      listed.push_back(r.name + "\t" + std::to_string(r.method) + "\t" + std::to_string(r.compressed_size) + "\t" +
+                       std::to_string(r.size));
+    }
+    EXPECT_EQ(listed, records) << archive;
+  }
+}
+
 // Inputs found for the fuzz target tests/fuzz/fuzz_torch_state_dict.cpp, kept in its corpus: a
 // storage of 2^62 elements, in the legacy stream and in a zip archive (LibTorch's allocator threw a
 // c10::Error past the reader), and a tensor of size 2^62 whose (size - 1) x stride overflowed int64
-// (undefined behaviour, then a view outside its storage). Each is a runtime_error naming the file.
+// (undefined behaviour, then a view outside its storage); a zip whose 24-byte record claims
+// 4,278,190,104 bytes deflated (LibTorch allocated that much before inflating); and a legacy file
+// whose sys-info dict holds itself (its values owned each other and leaked: tools/fuzz.sh replays
+// the corpus under LeakSanitizer). Each is a runtime_error naming the file.
 TEST(TorchSaveReader, HugeCountsAreErrorsNotAllocationsOrOverflows) {
   const std::string corpus = std::string(FACEKIT_FUZZ_CORPUS) + "/torch_state_dict/";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"regression-huge-storage.pth", "of 4611686018427387904 elements is larger than the file"},
       {"regression-huge-storage-zip.pth", "not the 4611686018427387904 elements of its storage"},
-      {"regression-size-overflow.pth", "tensor size and stride overflow 64 bits"}};
+      {"regression-size-overflow.pth", "tensor size and stride overflow 64 bits"},
+      {"regression-huge-record-zip.pth", "'ordered_dict_zip/data/0' claims 4278190104 bytes from 24 in the archive"},
+      {"regression-dict-inside-itself.pth", "byte 305: APPENDS to a non-list"}};
   for (const auto& [name, message] : cases) {
     try {
       read_torch_state_dict(corpus + name);

@@ -20,11 +20,16 @@ Run with Debian's python (/usr/bin/python3: python3-torch, python3-torchvision):
                           float32/float64/float16/int64 tensors, a 0-d tensor and a view with a storage
                           offset into another entry's storage
   small_single.pth        a one-entry dict (pickled with SETITEM)
+  small_deflated.pth      small_zip.pth's records re-zipped by python's zipfile with deflate
+  small_zip64.pth         the same records deflated, with zip64 sizes and a zip64 end record
+  zip_records.tsv         per archive and record: file, name, method, compressed size, size, as
+                          python's zipfile lists them (torch.load reads both re-zipped archives)
   small_ref.npy           the small state dict's float32 tensors flattened and concatenated in order
 """
 import collections
 import os
 import sys
+import zipfile
 
 import numpy as np
 import torch
@@ -81,6 +86,29 @@ def small_state_dict():
     return sd
 
 
+def rezip(src, dst, method, zip64):
+    """Copies a zip's records; zip64 lowers zipfile's limit so every size and the end record use it."""
+    limit = zipfile.ZIP64_LIMIT
+    if zip64:
+        zipfile.ZIP64_LIMIT = 1
+    try:
+        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", method) as zout:
+            for info in zin.infolist():
+                zout.writestr(info.filename, zin.read(info.filename))
+    finally:
+        zipfile.ZIP64_LIMIT = limit
+    reloaded, original = torch.load(dst), torch.load(src)
+    assert all(torch.equal(reloaded[k], original[k]) for k in original), dst
+
+
+def zip_records(out, names):
+    with open(os.path.join(out, "zip_records.tsv"), "w") as f:
+        for name in names:
+            with zipfile.ZipFile(os.path.join(out, name)) as z:
+                for i in z.infolist():
+                    f.write(f"{name}\t{i.filename}\t{i.compress_type}\t{i.compress_size}\t{i.file_size}\n")
+
+
 def formats_reference(out):
     sd = small_state_dict()
     torch.save(sd, os.path.join(out, "small_zip.pth"))
@@ -89,6 +117,10 @@ def formats_reference(out):
     torch.save({"epoch": 3, "state_dict": sd}, os.path.join(out, "small_wrapped.pth"),
                _use_new_zipfile_serialization=False)
     torch.save({"one": torch.arange(3.0)}, os.path.join(out, "small_single.pth"))  # SETITEM, not SETITEMS
+    zipped = os.path.join(out, "small_zip.pth")
+    rezip(zipped, os.path.join(out, "small_deflated.pth"), zipfile.ZIP_DEFLATED, zip64=False)
+    rezip(zipped, os.path.join(out, "small_zip64.pth"), zipfile.ZIP_DEFLATED, zip64=True)
+    zip_records(out, ["small_zip.pth", "small_deflated.pth", "small_zip64.pth"])
     flat = [t.reshape(-1) for t in sd.values() if t.dtype == torch.float32]
     np.save(os.path.join(out, "small_ref.npy"), torch.cat(flat).numpy())
 
