@@ -138,6 +138,20 @@ TEST(NetDef, AbsurdSizesAreRefusedBeforeAllocating) {
   EXPECT_NE(error_of(huge).find("absurd"), std::string::npos) << error_of(huge);
 }
 
+// A head's counts are any int in a cfg: classes=1111111112 made 3 x (classes + 5) overflow int
+// (found by fuzz_cfg, undefined behaviour), and num=1111111112 without a mask would have listed a
+// billion mask entries before the anchors were counted. Both are refused at the head's line.
+TEST(NetDef, HeadCountsAreRefusedBeforeTheyOverflowOrSizeAnything) {
+  const std::string net = "[net]\nwidth=32\nheight=32\nchannels=3\n[convolutional]\nfilters=6\nsize=1\n";
+  const std::string many_classes = error_of(net + "[yolo]\nmask=0,1,2\nanchors=1,2,3,4,5,6\nnum=3\nclasses=1111111112\n");
+  EXPECT_NE(many_classes.find("test.cfg:8: [yolo]: expects 3 anchors x 1111111117 = 3333333351 input channels"),
+            std::string::npos) << many_classes;
+  const std::string many_anchors = error_of(net + "[yolo]\nanchors=1,2\nnum=1111111112\nclasses=1\n");
+  EXPECT_NE(many_anchors.find("num=1111111112 needs 2222222224 anchor values, found 2"), std::string::npos) << many_anchors;
+  const std::string no_classes = error_of(net + "[region]\nanchors=1,2\nnum=1\nclasses=0\n");
+  EXPECT_NE(no_classes.find("test.cfg:8: [region]: classes must be positive, got 0"), std::string::npos) << no_classes;
+}
+
 // Darknet's output-size formula gives 1 when the kernel is larger than the padded input (its
 // division truncates towards zero); LibTorch would refuse to run it. Found by fuzz_onnx_export.
 TEST(NetDef, AKernelLargerThanItsPaddedInputIsRefusedAtItsLine) {

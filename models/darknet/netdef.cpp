@@ -317,7 +317,8 @@ LayerDef parse_reorg(const ParseContext& ctx) {
 
 // A [yolo] or [region] head reads the output of the layer before it (the loss, the ONNX export and
 // the dumps all take it from there); as the first layer it would read the image itself.
-void check_head_channels(const ParseContext& ctx, int anchors, int per_anchor) {
+// In 64 bits: a cfg's counts are any int, and their product must not overflow.
+void check_head_channels(const ParseContext& ctx, int64_t anchors, int64_t per_anchor) {
   if (ctx.index == 0) fail(ctx.section, "a detection head cannot be the first layer: it reads the layer before it");
   if (ctx.input.c != anchors * per_anchor) {
     fail(ctx.section, "expects " + std::to_string(anchors) + " anchors x " +
@@ -347,19 +348,28 @@ void read_alexeyab_loss_keys(const CfgSection& s, LayerDef* l) {
   if (thresh_kind != "iou") fail(s, "iou_thresh_kind=" + thresh_kind + " is not supported (only iou)");
 }
 
+// A head's counts, checked before they size anything: classes and num positive, and num anchors
+// need 2 x num values (width, height pairs) in `anchors`, so the file's length bounds num.
+void check_head_counts(const ParseContext& ctx, const LayerDef& l) {
+  check_positive(ctx, "classes", l.classes);
+  check_positive(ctx, "num", l.num);
+  const int64_t needed = 2 * int64_t{l.num};
+  if (static_cast<int64_t>(l.anchors.size()) < needed) {
+    fail(ctx.section, "num=" + std::to_string(l.num) + " needs " + std::to_string(needed) + " anchor values, found " +
+                          std::to_string(l.anchors.size()));
+  }
+}
+
 LayerDef parse_yolo(const ParseContext& ctx) {
   const CfgSection& s = ctx.section;
   LayerDef l;
   l.classes = s.get_int("classes", 20);
   l.num = s.get_int("num", 1);
+  l.anchors = s.get_floats("anchors");
+  check_head_counts(ctx, l);
   l.mask = s.get_ints("mask");
   if (l.mask.empty()) {
     for (int i = 0; i < l.num; ++i) l.mask.push_back(i);
-  }
-  l.anchors = s.get_floats("anchors");
-  if (static_cast<int>(l.anchors.size()) < 2 * l.num) {
-    fail(s, "num=" + std::to_string(l.num) + " needs " + std::to_string(2 * l.num) +
-                " anchor values, found " + std::to_string(l.anchors.size()));
   }
   for (const int m : l.mask) {
     if (m < 0 || m >= l.num) fail(s, "mask entry " + std::to_string(m) + " is not in [0, num)");
@@ -376,7 +386,7 @@ LayerDef parse_yolo(const ParseContext& ctx) {
   l.random = s.get_int("random", 0) != 0;
   l.ignore_thresh = s.get_float("ignore_thresh", 0.5f);
   l.truth_thresh = s.get_float("truth_thresh", 1.f);
-  check_head_channels(ctx, static_cast<int>(l.mask.size()), 4 + 1 + l.classes);
+  check_head_channels(ctx, static_cast<int64_t>(l.mask.size()), int64_t{4} + 1 + l.classes);
   l.out = ctx.input;
   return l;
 }
@@ -393,10 +403,7 @@ LayerDef parse_region(const ParseContext& ctx) {
   if (!s.get_string("tree", "").empty()) {
     throw std::runtime_error(s.where("tree") + ": hierarchical softmax (YOLO9000) is not supported");
   }
-  if (static_cast<int>(l.anchors.size()) < 2 * l.num) {
-    fail(s, "num=" + std::to_string(l.num) + " needs " + std::to_string(2 * l.num) +
-                " anchor values, found " + std::to_string(l.anchors.size()));
-  }
+  check_head_counts(ctx, l);
   l.max_boxes = s.get_int("max", 30);
   l.jitter = s.get_float("jitter", 0.2f);
   l.random = s.get_int("random", 0) != 0;
@@ -408,7 +415,8 @@ LayerDef parse_region(const ParseContext& ctx) {
   l.rescore = s.get_int("rescore", 0) != 0;
   l.bias_match = s.get_int("bias_match", 0) != 0;
   l.absolute = s.get_int("absolute", 0) != 0;
-  check_head_channels(ctx, l.num, l.coords + 1 + l.classes);
+  check_positive(ctx, "coords", l.coords);
+  check_head_channels(ctx, l.num, int64_t{l.coords} + 1 + l.classes);
   l.out = ctx.input;
   return l;
 }
