@@ -152,6 +152,20 @@ TEST(NetDef, HeadCountsAreRefusedBeforeTheyOverflowOrSizeAnything) {
   EXPECT_NE(no_classes.find("test.cfg:8: [region]: classes must be positive, got 0"), std::string::npos) << no_classes;
 }
 
+// Sides, channel sums and weight counts are taken in 64 bits: a 111111120-wide kernel padded to fit
+// made (16 x 68) x 111111120^2 weights overflow even a long long (found by fuzz_cfg), and an
+// upsample stride of -2^31 had no int magnitude. Each is an error at the layer's line.
+TEST(NetDef, ShapesAndWeightCountsDoNotOverflow) {
+  const std::string wide = "[net]\nwidth=32\nheight=32\nchannels=16\n[convolutional]\nfilters=68\nsize=111111120\npad=1\n";
+  EXPECT_NE(error_of(wide).find("test.cfg:5: [convolutional]: absurd size"), std::string::npos) << error_of(wide);
+  const std::string net = "[net]\nwidth=32\nheight=32\nchannels=3\n";
+  const std::string down = error_of(net + "[upsample]\nstride=-2147483648\n");
+  EXPECT_NE(down.find("test.cfg:5: [upsample]: output would be 0x0x3"), std::string::npos) << down;
+  const std::string up = error_of(net + "[upsample]\nstride=2000000000\n");
+  EXPECT_NE(up.find("test.cfg:5: [upsample]: absurd size: output 64000000000x64000000000x3"), std::string::npos) << up;
+  EXPECT_EQ(build(net + "[upsample]\nstride=-2\n").layers[0].out.w, 16);
+}
+
 // Darknet's output-size formula gives 1 when the kernel is larger than the padded input (its
 // division truncates towards zero); LibTorch would refuse to run it. Found by fuzz_onnx_export.
 TEST(NetDef, AKernelLargerThanItsPaddedInputIsRefusedAtItsLine) {

@@ -1,7 +1,9 @@
 #include "models/darknet/netdef.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -143,10 +145,26 @@ void check_positive(const ParseContext& ctx, const std::string& what, long long 
   if (value <= 0) fail(ctx.section, what + " must be positive, got " + std::to_string(value));
 }
 
+// A layer's output shape, computed in 64 bits from the cfg's ints (whose sums and products need
+// not fit an int), refused at the layer's line unless every side is positive and the whole holds at
+// most kMaxLayerElements values.
+Shape checked_shape(const ParseContext& ctx, int64_t c, int64_t h, int64_t w) {
+  if (c <= 0 || h <= 0 || w <= 0) {
+    fail(ctx.section, "output would be " + std::to_string(w) + "x" + std::to_string(h) + "x" + std::to_string(c) +
+                          ": the input is too small for this layer");
+  }
+  // Each product is of two numbers of at most 2^31, so none overflows.
+  if (c > kMaxLayerElements || h > kMaxLayerElements || w > kMaxLayerElements || c * h > kMaxLayerElements ||
+      c * h * w > kMaxLayerElements || std::max({c, h, w}) > std::numeric_limits<int>::max()) {
+    fail(ctx.section, "absurd size: output " + std::to_string(w) + "x" + std::to_string(h) + "x" + std::to_string(c));
+  }
+  return {static_cast<int>(c), static_cast<int>(h), static_cast<int>(w)};
+}
+
 // Darknet computes an output side as (padded - kernel) / stride + 1, which is 1, not an error, when
 // the kernel is larger than the padded input (C's division truncates -14 / 21 to 0); LibTorch
 // refuses such a convolution or pooling, so the cfg is refused here, at its line.
-void check_kernel_fits(const ParseContext& ctx, int padded_h, int padded_w, int kernel) {
+void check_kernel_fits(const ParseContext& ctx, int64_t padded_h, int64_t padded_w, int64_t kernel) {
   if (kernel > padded_h || kernel > padded_w) {
     fail(ctx.section, "size " + std::to_string(kernel) + " is larger than the padded input " + std::to_string(padded_h) +
                           "x" + std::to_string(padded_w));
@@ -182,10 +200,11 @@ LayerDef parse_convolutional(const ParseContext& ctx) {
                 std::to_string(ctx.input.c) + ") and filters (" + std::to_string(l.filters) + ")");
   }
   if (l.padding < 0) fail(s, "padding must not be negative");
-  const int extent = l.dilation * (l.size - 1) + 1;
-  check_kernel_fits(ctx, ctx.input.h + 2 * l.padding, ctx.input.w + 2 * l.padding, extent);
-  l.out = {l.filters, (ctx.input.h + 2 * l.padding - extent) / l.stride_y + 1,
-           (ctx.input.w + 2 * l.padding - extent) / l.stride_x + 1};
+  check_positive(ctx, "dilation", l.dilation);
+  const int64_t extent = int64_t{l.dilation} * (l.size - 1) + 1;
+  const int64_t padded_h = ctx.input.h + 2 * int64_t{l.padding}, padded_w = ctx.input.w + 2 * int64_t{l.padding};
+  check_kernel_fits(ctx, padded_h, padded_w, extent);
+  l.out = checked_shape(ctx, l.filters, (padded_h - extent) / l.stride_y + 1, (padded_w - extent) / l.stride_x + 1);
   return l;
 }
 
@@ -212,13 +231,13 @@ LayerDef parse_maxpool(const ParseContext& ctx) {
     refuse_if_set(ctx, {"maxpool_depth", "antialiasing"});
   }
   l.size = s.get_int("size", stride);
-  l.padding = s.get_int("padding", l.size - 1);
   check_positive(ctx, "size", l.size);
   check_positive(ctx, "stride", std::min(l.stride_x, l.stride_y));
+  l.padding = s.get_int("padding", l.size - 1);
   if (l.padding < 0) fail(s, "padding must not be negative");
-  check_kernel_fits(ctx, ctx.input.h + l.padding, ctx.input.w + l.padding, l.size);
-  l.out = {ctx.input.c, (ctx.input.h + l.padding - l.size) / l.stride_y + 1,
-           (ctx.input.w + l.padding - l.size) / l.stride_x + 1};
+  const int64_t padded_h = ctx.input.h + int64_t{l.padding}, padded_w = ctx.input.w + int64_t{l.padding};
+  check_kernel_fits(ctx, padded_h, padded_w, l.size);
+  l.out = checked_shape(ctx, ctx.input.c, (padded_h - l.size) / l.stride_y + 1, (padded_w - l.size) / l.stride_x + 1);
   return l;
 }
 
@@ -240,7 +259,7 @@ LayerDef parse_route(const ParseContext& ctx) {
     if (l.group_id < 0 || l.group_id >= l.groups) fail(s, "group_id must be in [0, groups)");
   }
   Shape first;
-  int channels = 0;
+  int64_t channels = 0;
   for (const int value : layers) {
     const int from = resolve_index(ctx, "layers", value);
     const Shape shape = ctx.previous[from].out;
@@ -254,7 +273,7 @@ LayerDef parse_route(const ParseContext& ctx) {
     channels += shape.c / l.groups;
     l.inputs.push_back(from);
   }
-  l.out = {channels, first.h, first.w};
+  l.out = checked_shape(ctx, channels, first.h, first.w);
   return l;
 }
 
@@ -286,13 +305,14 @@ LayerDef parse_shortcut(const ParseContext& ctx) {
 
 LayerDef parse_upsample(const ParseContext& ctx) {
   LayerDef l;
-  const int stride = ctx.section.get_int("stride", 2);
+  const int64_t stride = ctx.section.get_int("stride", 2);
   if (stride == 0) fail(ctx.section, "stride must not be 0");
+  const int64_t factor = std::abs(stride);  // in 64 bits: -2^31 has no int magnitude
   l.reverse = stride < 0;
-  l.stride = std::abs(stride);
   l.scale = ctx.section.get_float("scale", 1.f);
-  l.out = l.reverse ? Shape{ctx.input.c, ctx.input.h / l.stride, ctx.input.w / l.stride}
-                    : Shape{ctx.input.c, ctx.input.h * l.stride, ctx.input.w * l.stride};
+  l.out = l.reverse ? checked_shape(ctx, ctx.input.c, ctx.input.h / factor, ctx.input.w / factor)
+                    : checked_shape(ctx, ctx.input.c, ctx.input.h * factor, ctx.input.w * factor);
+  l.stride = static_cast<int>(factor);  // at most an output or input side: an int
   return l;
 }
 
@@ -302,15 +322,15 @@ LayerDef parse_reorg(const ParseContext& ctx) {
   l.reverse = ctx.section.get_int("reverse", 0) != 0;
   refuse_if_set(ctx, {"flatten", "extra"});
   check_positive(ctx, "stride", l.stride);
-  const int s2 = l.stride * l.stride;
+  const int64_t stride = l.stride, s2 = stride * stride;
   if (l.reverse) {
     if (ctx.input.c % s2 != 0) fail(ctx.section, "channels must be divisible by stride^2");
-    l.out = {ctx.input.c / s2, ctx.input.h * l.stride, ctx.input.w * l.stride};
+    l.out = checked_shape(ctx, ctx.input.c / s2, ctx.input.h * stride, ctx.input.w * stride);
   } else {
-    if (ctx.input.h % l.stride || ctx.input.w % l.stride) {
+    if (ctx.input.h % stride || ctx.input.w % stride) {
       fail(ctx.section, "input size must be divisible by the stride");
     }
-    l.out = {ctx.input.c * s2, ctx.input.h / l.stride, ctx.input.w / l.stride};
+    l.out = checked_shape(ctx, ctx.input.c * s2, ctx.input.h / stride, ctx.input.w / stride);
   }
   return l;
 }
@@ -600,7 +620,14 @@ const char* iou_loss_name(IouLoss loss) {
 long long LayerDef::num_weight_floats() const {
   switch (type) {
     case LayerType::kConvolutional: {
-      const long long weights = static_cast<long long>(in.c / groups) * filters * size * size;
+      // size x size can reach 2^62 (a kernel fits a padded input, not a sensible one): a count that
+      // overflows is reported as the largest, which build_netdef refuses as absurd.
+      long long weights = 0;
+      if (__builtin_mul_overflow(static_cast<long long>(in.c / groups) * filters, static_cast<long long>(size) * size,
+                                 &weights) ||
+          weights > std::numeric_limits<long long>::max() / 2) {
+        return std::numeric_limits<long long>::max();
+      }
       return filters + (batch_normalize ? 3LL * filters : 0) + weights;
     }
     case LayerType::kConnected:
@@ -706,11 +733,6 @@ NetDef build_netdef(const CfgFile& cfg, Dialect dialect) {
     layer.index = index;
     layer.where = section.where();
     layer.in = input;
-    if (layer.out.c <= 0 || layer.out.h <= 0 || layer.out.w <= 0) {
-      fail(section, "output would be " + std::to_string(layer.out.w) + "x" +
-                        std::to_string(layer.out.h) + "x" + std::to_string(layer.out.c) +
-                        ": the input is too small for this layer");
-    }
     if (layer.out.size() > kMaxLayerElements || layer.num_weight_floats() > kMaxLayerElements) {
       fail(section, "absurd size: output " + std::to_string(layer.out.size()) + " values, " +
                         std::to_string(layer.num_weight_floats()) + " weights");
